@@ -1,0 +1,87 @@
+"""ParsedRequest: what the checks may see of an HTTP request, and the only place that reads aiohttp's.
+
+Rule: checks never touch aiohttp objects, and this module imports no aiohttp either: the server hands
+it the request line, the headers (any case-insensitive mapping) and the declared length, and gets back
+a small frozen value (method, raw and percent-decoded path, raw query, the few headers that matter,
+the body bytes when the operation validates bodies). Whether the body is buffered is decided here,
+from the contract alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from proxy.contract import Contract, Operation, Route
+from proxy.gocompat.urlparse import path_unescape
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedRequest:
+    method: str
+    raw_path: str  # as sent, without the query (origin form even if the client used absolute form)
+    raw_query: str
+    path: bytes | None  # percent-decoded path; None when a %-escape is malformed (Go answers 400 itself)
+    route: Route | None
+    path_vars: dict[str, bytes]
+    op: Operation | None  # the operation of (route, method), if the route has that method
+    has_authorization: bool
+    accept_encoding: str | None  # the first Accept-Encoding header, as gorilla reads it
+    has_upgrade: bool
+    has_body: bool  # the client framed a non-empty body (Content-Length > 0 or chunked)
+    body: bytes | None  # the whole body, read only for operations that validate it
+
+    @property
+    def target(self) -> str:
+        return self.raw_path + ("?" + self.raw_query if self.raw_query else "")
+
+
+def split_target(raw: str) -> tuple[str, str]:
+    """Origin-form path and query of a request target; absolute-form keeps only its path and query."""
+    if not raw.startswith("/"):
+        scheme_end = raw.find("://")
+        if scheme_end != -1:
+            slash = raw.find("/", scheme_end + 3)
+            raw = raw[slash:] if slash != -1 else "/"
+        else:
+            raw = "/" + raw if raw != "*" else "/"
+    raw = raw.split("#", 1)[0]
+    path, _, query = raw.partition("?")
+    return path, query
+
+
+def inspect(
+    method: str, target: str, headers: Mapping[str, str], length: int | None, contract: Contract
+) -> ParsedRequest:
+    """Everything but the body: enough to decide whether the body must be buffered."""
+    raw_path, raw_query = split_target(target)
+    path = path_unescape(raw_path)
+    match = contract.match(path) if path is not None else None
+    route, path_vars = match if match is not None else (None, {})
+    op = route.methods.get(method) if route is not None else None
+    has_body = (length is not None and length > 0) or (
+        length is None and "chunked" in headers.get("Transfer-Encoding", "").lower()
+    )
+    return ParsedRequest(
+        method=method,
+        raw_path=raw_path,
+        raw_query=raw_query,
+        path=path,
+        route=route,
+        path_vars=path_vars,
+        op=op,
+        has_authorization="Authorization" in headers,
+        accept_encoding=headers.get("Accept-Encoding"),
+        has_upgrade="Upgrade" in headers,
+        has_body=has_body,
+        body=None,
+    )
+
+
+def wants_body(parsed: ParsedRequest) -> bool:
+    """Bodies are buffered only where the checks read them: operations with a body model."""
+    return parsed.op is not None and parsed.op.body is not None
+
+
+def with_body(parsed: ParsedRequest, body: bytes) -> ParsedRequest:
+    return replace(parsed, body=body)
