@@ -1,0 +1,202 @@
+"""The only owner of the upstream connection pool: sends a request to Clever and streams the answer back.
+
+Rules: only the configured upstream origin is ever contacted (the request target contributes its path
+and query, never a host); bytes are passed through untouched (no decompression, no re-encoding of the
+path); hop-by-hop headers are dropped both ways; the proxy adds no header the client did not send
+except Host and X-Forwarded-*. Library exceptions become the proxy's 502/504 here and nowhere else. A
+request that may have reached the upstream is never sent again: writes (POST, PATCH, DELETE, PUT) go
+through a session whose connection-retry is off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import aiohttp
+from aiohttp import web
+from multidict import CIMultiDict
+from yarl import URL
+
+from proxy.request import ParsedRequest
+
+log = logging.getLogger("clever_proxy")
+
+# RFC 9110 §7.6.1 connection-specific fields, plus the de-facto Proxy-Connection and Keep-Alive.
+HOP_BY_HOP = frozenset(
+    ("connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade")
+)
+# Request fields aiohttp's server already acted on or that the client session sets itself.
+_DROP_REQUEST = HOP_BY_HOP | {"host", "content-length", "expect"}
+_DROP_RESPONSE = HOP_BY_HOP
+# Methods that RFC 9110 calls safe: a stale pooled connection may be retried for them.
+SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS", "TRACE"))
+_SKIP_AUTO = frozenset(("User-Agent", "Accept", "Accept-Encoding", "Content-Type"))
+_CHUNK = 64 * 1024
+
+
+@dataclass(slots=True)
+class Exchange:
+    """What the server needs to know about one upstream exchange for metrics and the access log."""
+
+    status: int = 0
+    outcome: str = "forwarded"  # or upstream_error
+    error_kind: str = ""
+    upstream_seconds: float = 0.0
+
+
+class UpstreamFailure(Exception):
+    """The upstream could not be reached or did not answer in time; kind is connect/timeout/protocol."""
+
+    def __init__(self, kind: str, status: int) -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.status = status
+
+
+def connection_tokens(headers: Mapping[str, str]) -> frozenset[str]:
+    """Header names listed in Connection are hop-by-hop too (RFC 9110 §7.6.1)."""
+    value = headers.get("Connection")
+    if not value:
+        return frozenset()
+    return frozenset(t.strip().lower() for t in value.split(",") if t.strip())
+
+
+def filter_headers(headers: Mapping[str, str], drop: frozenset[str]) -> CIMultiDict[str]:
+    named = connection_tokens(headers)
+    out: CIMultiDict[str] = CIMultiDict()
+    for name, value in headers.items():
+        lower = name.lower()
+        if lower in drop or lower in named or lower.startswith("proxy-"):
+            continue
+        out.add(name, value)
+    return out
+
+
+class Forwarder:
+    def __init__(
+        self,
+        upstream_url: str,
+        *,
+        connect_timeout: float,
+        total_timeout: float,
+        pool_size: int,
+        x_forwarded: bool,
+    ) -> None:
+        self._base = upstream_url.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=total_timeout, connect=connect_timeout)
+        self._pool_size = pool_size
+        self._x_forwarded = x_forwarded
+        self._connector: aiohttp.TCPConnector | None = None
+        self._safe: aiohttp.ClientSession | None = None
+        self._unsafe: aiohttp.ClientSession | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._safe is not None and not self._safe.closed
+
+    async def start(self) -> None:
+        self._connector = aiohttp.TCPConnector(limit=self._pool_size, limit_per_host=0, ttl_dns_cache=60)
+        common = {
+            "connector": self._connector,
+            "connector_owner": False,
+            "timeout": self._timeout,
+            "auto_decompress": False,
+            "cookie_jar": aiohttp.DummyCookieJar(),
+            "skip_auto_headers": _SKIP_AUTO,
+            "requote_redirect_url": False,
+        }
+        self._safe = aiohttp.ClientSession(**common)  # type: ignore[arg-type]
+        self._unsafe = aiohttp.ClientSession(**common)  # type: ignore[arg-type]
+        # aiohttp retries a request on a pooled connection that the server closed; that is only harmless
+        # for safe methods, and the retry switch has no public setter.
+        if hasattr(self._unsafe, "_retry_connection"):
+            self._unsafe._retry_connection = False
+
+    async def close(self) -> None:
+        for session in (self._safe, self._unsafe):
+            if session is not None:
+                await session.close()
+        if self._connector is not None:
+            await self._connector.close()
+
+    def _headers(self, request: web.BaseRequest) -> CIMultiDict[str]:
+        headers = filter_headers(request.headers, _DROP_REQUEST)
+        if self._x_forwarded:
+            peer = request.remote or ""
+            prior = headers.getall("X-Forwarded-For", [])
+            if prior:
+                del headers["X-Forwarded-For"]
+                headers["X-Forwarded-For"] = ", ".join((*prior, peer))
+            else:
+                headers["X-Forwarded-For"] = peer
+            if "X-Forwarded-Proto" not in headers:
+                headers["X-Forwarded-Proto"] = request.scheme
+        length = request.content_length
+        if length is not None and request.body_exists:
+            headers["Content-Length"] = str(length)
+        return headers
+
+    async def send(
+        self, request: web.BaseRequest, parsed: ParsedRequest, exchange: Exchange
+    ) -> web.StreamResponse:
+        """Forward and stream the answer; raises UpstreamFailure before any byte went to the client."""
+        assert self._safe is not None and self._unsafe is not None
+        session = self._safe if parsed.method in SAFE_METHODS else self._unsafe
+        url = URL(self._base + parsed.target, encoded=True)
+        headers = self._headers(request)
+        if parsed.body is not None:
+            data: object = parsed.body
+            headers["Content-Length"] = str(len(parsed.body))
+        elif parsed.has_body:
+            data = request.content
+        else:
+            data = None
+            headers.pop("Content-Length", None)
+        started = time.perf_counter()
+        try:
+            upstream = await session.request(
+                parsed.method, url, headers=headers, data=data, allow_redirects=False
+            )
+        except (TimeoutError, aiohttp.ServerTimeoutError):
+            raise UpstreamFailure("timeout", 504) from None
+        except aiohttp.ClientConnectorError:
+            raise UpstreamFailure("connect", 502) from None
+        except (aiohttp.ClientError, OSError):
+            raise UpstreamFailure("protocol", 502) from None
+        exchange.upstream_seconds = time.perf_counter() - started
+        exchange.status = upstream.status
+        try:
+            return await self._stream_back(request, upstream, exchange)
+        finally:
+            upstream.release()
+
+    async def _stream_back(
+        self, request: web.BaseRequest, upstream: aiohttp.ClientResponse, exchange: Exchange
+    ) -> web.StreamResponse:
+        response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
+        response.headers.extend(filter_headers(upstream.headers, _DROP_RESPONSE))
+        if upstream.headers.get("Content-Length") is None:
+            response.headers.popall("Content-Length", None)
+        await response.prepare(request)
+        try:
+            async for chunk in upstream.content.iter_chunked(_CHUNK):
+                await response.write(chunk)
+        except (TimeoutError, aiohttp.ClientError, asyncio.IncompleteReadError) as exc:
+            # Headers are out: the only honest signal left is to cut the client's connection.
+            exchange.outcome = "upstream_error"
+            exchange.error_kind = "timeout" if isinstance(exc, TimeoutError) else "protocol"
+            upstream.close()
+            if request.transport is not None:
+                request.transport.close()
+            return response
+        except ConnectionResetError:
+            exchange.outcome = "upstream_error"
+            exchange.error_kind = "client_gone"
+            upstream.close()
+            return response
+        await response.write_eof()
+        return response

@@ -1,0 +1,174 @@
+"""Every metric the proxy exports, declared once, with bounded labels and children bound up front.
+
+Rules: labels take only values derived from the contract (route templates, rule and stage names) or
+small fixed sets (methods, outcomes, status classes, error kinds), never raw paths or tokens. The
+registry is injected, so tests and several apps in one process never share series. Children are
+looked up through plain dicts keyed by tuples, so the hot path makes no `labels()` call.
+"""
+
+from __future__ import annotations
+
+import platform
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics import MetricWrapperBase
+
+import proxy
+from proxy.contract import RULE_NAMES, STAGE_NAMES
+
+OTHER = "other"
+METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE", "HEAD", "OPTIONS")
+OUTCOMES = ("forwarded", "rejected", "upstream_error", "proxy_error")
+STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
+UPSTREAM_ERROR_KINDS = ("connect", "timeout", "protocol", "client_gone")
+FORWARD_REASONS = ("passed", "not_a_route", "uncertain", "rule_off", "check_error")
+
+# Latency buckets (seconds): local answers take tens of microseconds, Clever writes up to a minute.
+DURATION_BUCKETS = (
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1,
+    2.5,
+    5,
+    10,
+    30,
+    60,
+)
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry, routes: tuple[str, ...]) -> None:
+        self.registry = registry
+        self.routes = frozenset(routes)
+        self.requests = Counter(
+            "clever_proxy_requests",
+            "Requests handled, by route template, method, outcome and response status class.",
+            ("route", "method", "outcome", "status_class"),
+            registry=registry,
+        )
+        self.rejections = Counter(
+            "clever_proxy_local_rejections",
+            "Requests answered locally with Clever's own response, by rule.",
+            ("rule",),
+            registry=registry,
+        )
+        self.forwards = Counter(
+            "clever_proxy_forwards",
+            "Requests sent upstream, by why they were (passed all checks, uncertain, ...) and the stage.",
+            ("reason", "stage"),
+            registry=registry,
+        )
+        self.upstream_calls_saved = Counter(
+            "clever_proxy_upstream_calls_saved",
+            "Upstream calls avoided by local answers (each would have spent Clever rate-limit budget).",
+            registry=registry,
+        )
+        self.duration = Histogram(
+            "clever_proxy_request_duration_seconds",
+            "Time from request head to the end of the response, by route template and outcome.",
+            ("route", "outcome"),
+            buckets=DURATION_BUCKETS,
+            registry=registry,
+        )
+        self.upstream_duration = Histogram(
+            "clever_proxy_upstream_duration_seconds",
+            "Time from sending a request upstream to its response head, by route template.",
+            ("route",),
+            buckets=DURATION_BUCKETS,
+            registry=registry,
+        )
+        self.in_flight = Gauge(
+            "clever_proxy_in_flight_requests", "Requests being handled right now.", registry=registry
+        )
+        self.upstream_errors = Counter(
+            "clever_proxy_upstream_errors",
+            "Upstream exchanges that failed, by kind (connect, timeout, protocol, client_gone).",
+            ("kind",),
+            registry=registry,
+        )
+        self.check_errors = Counter(
+            "clever_proxy_check_errors",
+            "Check stages that raised (a bug; the request was forwarded), by stage.",
+            ("stage",),
+            registry=registry,
+        )
+        self.build_info = Gauge(
+            "clever_proxy_build_info",
+            "Always 1; labels carry the proxy and Python versions.",
+            ("version", "python"),
+            registry=registry,
+        )
+        self.build_info.labels(proxy.__version__, platform.python_version()).set(1)
+        self.ready = Gauge(
+            "clever_proxy_ready",
+            "1 while the proxy accepts traffic, 0 while starting or draining.",
+            registry=registry,
+        )
+
+        # Small label sets are bound now, so that their rates start at 0. The large products (route x
+        # method x outcome x class) are bound on first use and cached, to keep the exposition small.
+        self._requests: dict[tuple[str, ...], MetricWrapperBase] = {}
+        self._duration: dict[tuple[str, ...], MetricWrapperBase] = {}
+        self._rejections = _bind(self.rejections, RULE_NAMES)
+        self._forwards = _bind(self.forwards, FORWARD_REASONS, ("", *STAGE_NAMES))
+        self._upstream_duration = _bind(self.upstream_duration, (*routes, OTHER))
+        self._upstream_errors = _bind(self.upstream_errors, UPSTREAM_ERROR_KINDS)
+        self._check_errors = _bind(self.check_errors, STAGE_NAMES)
+        self._upstream_calls_saved = self.upstream_calls_saved
+
+    def route_label(self, template: str | None) -> str:
+        return template if template is not None and template in self.routes else OTHER
+
+    def request_done(self, route: str, method: str, outcome: str, status: int, seconds: float) -> None:
+        method = method if method in METHODS else OTHER
+        klass = STATUS_CLASSES[min(max(status // 100, 1), 5) - 1]
+        key = (route, method, outcome, klass)
+        child = self._requests.get(key)
+        if child is None:
+            child = self._requests[key] = self.requests.labels(*key)
+        child.inc()  # type: ignore[attr-defined]
+        dkey = (route, outcome)
+        hist = self._duration.get(dkey)
+        if hist is None:
+            hist = self._duration[dkey] = self.duration.labels(*dkey)
+        hist.observe(seconds)  # type: ignore[attr-defined]
+
+    def rejected(self, rule: str) -> None:
+        self._rejections[(rule,)].inc()  # type: ignore[attr-defined]
+        self._upstream_calls_saved.inc()
+
+    def forwarded(self, reason: str, stage: str) -> None:
+        child = self._forwards.get((reason, stage))
+        if child is not None:
+            child.inc()  # type: ignore[attr-defined]
+
+    def upstream_done(self, route: str, seconds: float) -> None:
+        self._upstream_duration[(route,)].observe(seconds)  # type: ignore[attr-defined]
+
+    def upstream_error(self, kind: str) -> None:
+        self._upstream_errors[(kind,)].inc()  # type: ignore[attr-defined]
+
+    def check_error(self, stage: str) -> None:
+        child = self._check_errors.get((stage,))
+        if child is not None:
+            child.inc()  # type: ignore[attr-defined]
+
+
+def _bind(
+    metric: MetricWrapperBase, *label_sets: tuple[str, ...]
+) -> dict[tuple[str, ...], MetricWrapperBase]:
+    """Create every child of the label sets' product and return them keyed by their label tuple."""
+    combos: list[tuple[str, ...]] = [()]
+    for values in label_sets:
+        combos = [(*c, v) for c in combos for v in values]
+    return {c: metric.labels(*c) for c in combos}

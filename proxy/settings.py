@@ -1,0 +1,315 @@
+"""Settings: packaged defaults < the --config file < CLEVER_PROXY_* environment < command-line flags.
+
+Rule: one frozen Settings object, built once at start-up. Every problem (unknown key, wrong type, bad
+URL, port out of range, unreadable file) becomes a SettingsError with one line naming the key.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from proxy.contract import RULE_NAMES
+
+ENV_PREFIX = "CLEVER_PROXY_"
+CONFIG_ENV = "CLEVER_PROXY_CONFIG"
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+class SettingsError(ValueError):
+    """A setting is unknown, malformed or out of range; the text names the key."""
+
+
+def default_config_dir() -> Path:
+    """config/ beside the package in a checkout; share/clever-proxy/config in an installed wheel."""
+    here = Path(__file__).resolve().parent.parent / "config"
+    if (here / "clever-proxy.toml").is_file():
+        return here
+    return Path(sys.prefix) / "share" / "clever-proxy" / "config"
+
+
+def _port(key: str, value: Any) -> int:
+    value = _int(key, value)
+    if not 0 <= value <= 65535:
+        raise SettingsError(f"{key}: port out of range (0-65535): {value}")
+    return value
+
+
+def _int(key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SettingsError(f"{key}: expected an integer, got {value!r}")
+    return value
+
+
+def _positive_int(key: str, value: Any) -> int:
+    value = _int(key, value)
+    if value < 1:
+        raise SettingsError(f"{key}: must be at least 1, got {value}")
+    return value
+
+
+def _seconds(key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SettingsError(f"{key}: expected a number of seconds, got {value!r}")
+    if value < 0 or not math.isfinite(value):
+        raise SettingsError(f"{key}: must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def _positive_seconds(key: str, value: Any) -> float:
+    seconds = _seconds(key, value)
+    if seconds == 0:
+        raise SettingsError(f"{key}: must be greater than 0")
+    return seconds
+
+
+def _bool(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise SettingsError(f"{key}: expected true or false, got {value!r}")
+    return value
+
+
+def _str(key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise SettingsError(f"{key}: expected a string, got {value!r}")
+    return value
+
+
+def _host(key: str, value: Any) -> str:
+    value = _str(key, value)
+    if not value or any(c.isspace() for c in value) or "/" in value:
+        raise SettingsError(f"{key}: not a host name or address: {value!r}")
+    return value
+
+
+def _url(key: str, value: Any) -> str:
+    value = _str(key, value)
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError as exc:
+        raise SettingsError(f"{key}: not a valid URL ({exc}): {value!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(f"{key}: expected http://host[:port] or https://host[:port], got {value!r}")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username or parts.password:
+        raise SettingsError(
+            f"{key}: give only scheme, host and port (no path, query or credentials): {value!r}"
+        )
+    if port == 0:
+        raise SettingsError(f"{key}: port out of range: {value!r}")
+    return value.rstrip("/")
+
+
+def _level(key: str, value: Any) -> str:
+    value = _str(key, value).lower()
+    if value not in LOG_LEVELS:
+        raise SettingsError(f"{key}: expected one of {', '.join(LOG_LEVELS)}, got {value!r}")
+    return value
+
+
+def _header_name(key: str, value: Any) -> str:
+    value = _str(key, value)
+    if value and not all(c.isascii() and (c.isalnum() or c in "-_") for c in value):
+        raise SettingsError(f"{key}: not a valid header name: {value!r}")
+    return value
+
+
+# key -> validator. The set of keys is closed: anything else is refused.
+KEYS: dict[str, Callable[[str, Any], Any]] = {
+    "listen.host": _host,
+    "listen.port": _port,
+    "admin.host": _host,
+    "admin.port": _port,
+    "upstream.url": _url,
+    "upstream.connect_timeout_seconds": _positive_seconds,
+    "upstream.total_timeout_seconds": _positive_seconds,
+    "upstream.pool_size": _positive_int,
+    "upstream.x_forwarded": _bool,
+    "limits.max_body_bytes": _positive_int,
+    "checks.contract": _str,
+    "checks.due_date_skew_seconds": _seconds,
+    **{f"rules.{rule}": _bool for rule in RULE_NAMES},
+    "logging.access_log": _bool,
+    "logging.level": _level,
+    "server.shutdown_grace_seconds": _seconds,
+    "server.marker_header": _header_name,
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    listen_host: str
+    listen_port: int
+    admin_host: str
+    admin_port: int
+    upstream_url: str
+    connect_timeout: float
+    total_timeout: float
+    pool_size: int
+    x_forwarded: bool
+    max_body_bytes: int
+    contract_path: Path
+    due_date_skew_seconds: float
+    enabled_rules: frozenset[str]
+    access_log: bool
+    log_level: str
+    shutdown_grace_seconds: float
+    marker_header: str
+    values: Mapping[str, Any] = field(repr=False, default_factory=dict)
+    sources: Mapping[str, str] = field(repr=False, default_factory=dict)
+
+
+def _flatten(where: str, data: dict[str, Any]) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for section, table in data.items():
+        if not isinstance(table, dict):
+            raise SettingsError(f"{where}: {section}: expected a [{section}] table, got {table!r}")
+        for key, value in table.items():
+            flat[f"{section}.{key}"] = value
+    return flat
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SettingsError(f"config file {path}: cannot read it: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise SettingsError(f"config file {path}: not UTF-8 text") from None
+    try:
+        return _flatten(str(path), tomllib.loads(text))
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config file {path}: not valid TOML: {exc}") from None
+
+
+def _parse_env(key: str, text: str) -> Any:
+    """Environment values are text: read them as the type the key's default has."""
+    validator = KEYS[key]
+    if validator is _bool:
+        lowered = text.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{key} (from {env_name(key)}): expected true or false, got {text!r}")
+    if validator in (_port, _int, _positive_int):
+        try:
+            return int(text.strip())
+        except ValueError:
+            raise SettingsError(f"{key} (from {env_name(key)}): expected an integer, got {text!r}") from None
+    if validator in (_seconds, _positive_seconds):
+        try:
+            return float(text.strip())
+        except ValueError:
+            raise SettingsError(f"{key} (from {env_name(key)}): expected a number, got {text!r}") from None
+    return text
+
+
+def env_name(key: str) -> str:
+    return ENV_PREFIX + key.replace(".", "_").upper()
+
+
+def load(
+    config: str | Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build the effective settings. `overrides` are command-line values keyed like the file."""
+    environ = os.environ if environ is None else environ
+    defaults_path = default_config_dir() / "clever-proxy.toml"
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    base_dirs: dict[str, Path] = {}
+
+    def apply(layer: Mapping[str, Any], source: str, base_dir: Path | None = None) -> None:
+        for key, value in layer.items():
+            if key not in KEYS:
+                raise SettingsError(f"{key}: unknown key (in {source})")
+            values[key] = KEYS[key](key, value)
+            sources[key] = source
+            if base_dir is not None:
+                base_dirs[key] = base_dir
+
+    apply(_read_file(defaults_path), "defaults", defaults_path.parent)
+    missing = sorted(set(KEYS) - set(values))
+    if missing:
+        raise SettingsError(f"{missing[0]}: missing from the packaged defaults {defaults_path}")
+
+    config_path = config if config is not None else environ.get(CONFIG_ENV)
+    if config_path:
+        path = Path(config_path)
+        apply(_read_file(path), str(path), path.resolve().parent)
+
+    by_env = {env_name(k): k for k in KEYS}
+    env_layer: dict[str, Any] = {}
+    for name, text in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+            continue
+        key = by_env.get(name)
+        if key is None:
+            raise SettingsError(f"{name}: unknown setting in the environment")
+        env_layer[key] = _parse_env(key, text)
+    apply(env_layer, "environment", Path.cwd())
+    apply(dict(overrides or {}), "command line", Path.cwd())
+
+    contract = Path(values["checks.contract"])
+    if not contract.is_absolute():
+        contract = base_dirs.get("checks.contract", Path.cwd()) / contract
+    if values["upstream.connect_timeout_seconds"] > values["upstream.total_timeout_seconds"]:
+        raise SettingsError(
+            "upstream.connect_timeout_seconds: must not exceed upstream.total_timeout_seconds"
+        )
+
+    return Settings(
+        listen_host=values["listen.host"],
+        listen_port=values["listen.port"],
+        admin_host=values["admin.host"],
+        admin_port=values["admin.port"],
+        upstream_url=values["upstream.url"],
+        connect_timeout=values["upstream.connect_timeout_seconds"],
+        total_timeout=values["upstream.total_timeout_seconds"],
+        pool_size=values["upstream.pool_size"],
+        x_forwarded=values["upstream.x_forwarded"],
+        max_body_bytes=values["limits.max_body_bytes"],
+        contract_path=contract,
+        due_date_skew_seconds=values["checks.due_date_skew_seconds"],
+        enabled_rules=frozenset(r for r in RULE_NAMES if values[f"rules.{r}"]),
+        access_log=values["logging.access_log"],
+        log_level=values["logging.level"],
+        shutdown_grace_seconds=values["server.shutdown_grace_seconds"],
+        marker_header=values["server.marker_header"],
+        values=dict(values),
+        sources=dict(sources),
+    )
+
+
+def render(settings: Settings) -> str:
+    """The effective settings as TOML, each key with the layer it came from."""
+    lines: list[str] = []
+    section = ""
+    for key in KEYS:
+        sec, name = key.split(".", 1)
+        if sec != section:
+            lines.append(f"{'' if not lines else chr(10)}[{sec}]")
+            section = sec
+        value = settings.values[key]
+        if key == "checks.contract":
+            value = str(settings.contract_path)
+        lines.append(f"{name} = {_toml_value(value)}  # {settings.sources[key]}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
