@@ -171,7 +171,10 @@ async def run(examples_dir: Path | None = None, out: TextIO = sys.stdout) -> int
                         Outcome(ex, "local" if local else "forwarded", resp.status, message, millis)
                     )
                     for key, path in ex.capture.items():
-                        values[key] = str(_dig(json.loads(raw), path))
+                        try:
+                            values[key] = str(_dig(json.loads(raw), path))
+                        except (ValueError, KeyError, TypeError):
+                            pass  # the row shows the failure; later rows keep the placeholder
     finally:
         await proxy.stop()
         await sandbox_runner.cleanup()
@@ -202,7 +205,8 @@ def _message(raw: bytes) -> str:
         if isinstance(data, list):
             return f"{len(data)} item(s)"
         if isinstance(data, dict):
-            return "ok: " + ", ".join(f"{k}={data[k]}" for k in ("id", "title", "grade_points") if k in data)
+            shown = ("id", "title", "user_id", "grade_points")
+            return "ok: " + ", ".join(f"{k}={data[k]}" for k in shown if data.get(k) not in (None, ""))
     return raw[:60].decode("utf-8", "replace")
 
 
@@ -246,7 +250,7 @@ def _print_metrics(registry: Any, out: TextIO) -> None:
     print("\nkey metrics (from the proxy's /metrics):", file=out)
     for outcome in ("rejected", "forwarded", "upstream_error"):
         value = total("clever_proxy_requests_total", outcome=outcome)
-        print(f"  clever_proxy_requests_total{{outcome={outcome!r}}} = {value:g}", file=out)
+        print(f'  clever_proxy_requests_total{{outcome="{outcome}"}} = {value:g}', file=out)
     rules = sorted(
         {
             s.labels["rule"]
@@ -257,7 +261,7 @@ def _print_metrics(registry: Any, out: TextIO) -> None:
     )
     for rule in rules:
         value = total("clever_proxy_local_rejections_total", rule=rule)
-        print(f"  clever_proxy_local_rejections_total{{rule={rule!r}}} = {value:g}", file=out)
+        print(f'  clever_proxy_local_rejections_total{{rule="{rule}"}} = {value:g}', file=out)
     print(
         f"  clever_proxy_upstream_calls_saved_total = {total('clever_proxy_upstream_calls_saved_total'):g}",
         file=out,

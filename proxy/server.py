@@ -264,9 +264,30 @@ def _bound_port(site: web.TCPSite) -> int:
 
 async def serve(state: ProxyState) -> None:
     """Run until SIGTERM/SIGINT; a second signal cancels the drain."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    main_task = asyncio.current_task()
+    signals = 0
+    settings = state.settings
+
+    def on_signal(signum: int) -> None:
+        nonlocal signals
+        signals += 1
+        if signals == 1:
+            name = signal.Signals(signum).name
+            log.info("received %s: draining (grace %.1fs)", name, settings.shutdown_grace_seconds)
+            stop.set()
+            return
+        log.warning("received a second signal: cancelling in-flight requests")
+        for task in asyncio.all_tasks(loop):
+            if task is not main_task:
+                task.cancel()
+
+    # Handlers go in before the listeners open, so that a signal is never the default (fatal) one.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal, sig)
     running = RunningProxy(state)
     await running.start()
-    settings = state.settings
     log.info(
         "clever-proxy listening on http://%s:%d (admin http://%s:%d), upstream %s",
         settings.listen_host,
@@ -275,29 +296,6 @@ async def serve(state: ProxyState) -> None:
         running.admin_port,
         settings.upstream_url,
     )
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    signals = 0
-
-    def on_signal(signum: int) -> None:
-        nonlocal signals
-        signals += 1
-        if signals == 1:
-            log.info(
-                "received %s: draining (grace %.1fs)",
-                signal.Signals(signum).name,
-                settings.shutdown_grace_seconds,
-            )
-            stop.set()
-        else:
-            log.warning("received a second signal: cancelling in-flight requests")
-            for task in asyncio.all_tasks(loop):
-                if task is not asyncio.current_task(loop) and task is not main_task:
-                    task.cancel()
-
-    main_task = asyncio.current_task()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, on_signal, sig)
     await stop.wait()
     await running.stop()
     log.info("clever-proxy stopped")

@@ -1,0 +1,249 @@
+"""Forwarding fidelity against a real recording upstream on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+import socket
+
+import aiohttp
+from aiohttp import web
+from yarl import URL
+
+from tests.conftest import ProxyFactory, Upstream
+
+SECTION = "5f1b2c3d4e5f6a7b8c9d0e1f"
+ASSIGNMENT = "6a1e9f3c-2b7d-4c8e-9f01-23456789abcd"
+GRADE_PATH = f"/v3.1/sections/{SECTION}/assignments/{ASSIGNMENT}/submissions/5f1b2c3d4e5f6a7b8c9d0e2a"
+
+
+async def raw_exchange(port: int, request: bytes, read_timeout: float = 5.0) -> bytes:
+    """Send raw bytes and read until the server closes (requests carry Connection: close)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(request)
+    await writer.drain()
+    data = await asyncio.wait_for(reader.read(), read_timeout)
+    writer.close()
+    return data
+
+
+async def test_method_path_query_and_body_bytes_reach_upstream_unchanged(
+    upstream: Upstream, start_proxy: ProxyFactory
+) -> None:
+    proxy = await start_proxy(upstream.url)
+    body = b'{"grade_points": 95.0,\n "grade_comment":"\xe2\x9c\x93 great"}'
+    target = GRADE_PATH + "?b=2&a=%41%2f&a=+x"
+    async with aiohttp.ClientSession() as client:
+        url = URL(f"http://127.0.0.1:{proxy.port}{target}", encoded=True)
+        async with client.patch(url, data=body, headers={"Authorization": "Bearer t0k"}) as resp:
+            assert resp.status == 200
+            assert await resp.read() == b'{"data":{"echo":%d}}' % len(body)
+    got = upstream.last
+    assert got.method == "PATCH"
+    assert got.raw_path == target
+    assert got.body == body
+    assert got.header("Authorization") == ["Bearer t0k"]
+
+
+async def test_no_headers_added_and_hop_by_hop_removed(upstream: Upstream, start_proxy: ProxyFactory) -> None:
+    proxy = await start_proxy(upstream.url)
+    request = (
+        b"GET /v3.0/users?limit=2 HTTP/1.1\r\n"
+        b"Host: evil.example\r\n"
+        b"Authorization: Bearer abc\r\n"
+        b"X-Custom: one\r\n"
+        b"Connection: close, X-Drop-Me\r\n"
+        b"X-Drop-Me: secret-hop\r\n"
+        b"Keep-Alive: timeout=5\r\n"
+        b"TE: trailers\r\n"
+        b"Trailer: X-T\r\n"
+        b"Proxy-Authorization: Basic xyz\r\n"
+        b"Upgrade: websocket\r\n"
+        b"\r\n"
+    )
+    await raw_exchange(proxy.port, request)
+    got = upstream.last
+    names = {n.lower() for n in got.header_names()}
+    for hop in ("x-drop-me", "keep-alive", "te", "trailer", "proxy-authorization", "upgrade"):
+        assert hop not in names, hop
+    # aiohttp's client would add these unless told not to: the client sent none of them.
+    for added in ("user-agent", "accept-encoding", "accept", "content-type"):
+        assert added not in names, added
+    assert got.header("Host") == [URL(upstream.url).raw_authority]
+    assert got.header("X-Custom") == ["one"]
+    assert got.header("X-Forwarded-For") == ["127.0.0.1"]
+    assert got.header("X-Forwarded-Proto") == ["http"]
+
+
+async def test_x_forwarded_appends_and_can_be_switched_off(
+    upstream: Upstream, start_proxy: ProxyFactory
+) -> None:
+    proxy = await start_proxy(upstream.url)
+    async with aiohttp.ClientSession() as client, client.get(
+        f"http://127.0.0.1:{proxy.port}/v3.0/me", headers={"X-Forwarded-For": "203.0.113.9"}
+    ) as resp:
+        await resp.read()
+    assert upstream.last.header("X-Forwarded-For") == ["203.0.113.9, 127.0.0.1"]
+    quiet = await start_proxy(upstream.url, **{"upstream.x_forwarded": False})
+    async with aiohttp.ClientSession() as client:
+        async with client.get(f"http://127.0.0.1:{quiet.port}/v3.0/me") as resp:
+            await resp.read()
+    assert upstream.last.header("X-Forwarded-For") == []
+
+
+async def test_absolute_form_and_foreign_host_never_leave_the_upstream(
+    upstream: Upstream, start_proxy: ProxyFactory
+) -> None:
+    # A second server stands for "somewhere else": it must never be contacted.
+    other_hits: list[str] = []
+
+    async def other(request: web.BaseRequest) -> web.Response:
+        other_hits.append(request.path)
+        return web.Response(text="other")
+
+    runner = web.ServerRunner(web.Server(other))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    other_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        proxy = await start_proxy(upstream.url)
+        await raw_exchange(
+            proxy.port,
+            f"GET http://127.0.0.1:{other_port}/steal?x=1 HTTP/1.1\r\nHost: 127.0.0.1:{other_port}\r\n"
+            f"Connection: close\r\n\r\n".encode(),
+        )
+        await raw_exchange(
+            proxy.port,
+            f"GET /v3.0/me HTTP/1.1\r\nHost: 127.0.0.1:{other_port}\r\nConnection: close\r\n\r\n".encode(),
+        )
+    finally:
+        await runner.cleanup()
+    assert other_hits == []
+    assert [r.raw_path for r in upstream.received] == ["/steal?x=1", "/v3.0/me"]
+
+
+async def test_streamed_20_mib_body_arrives_whole(upstream: Upstream, start_proxy: ProxyFactory) -> None:
+    proxy = await start_proxy(upstream.url)
+    chunk = bytes(range(256)) * 4096  # 1 MiB
+
+    async def body():
+        for _ in range(20):
+            yield chunk
+
+    async with aiohttp.ClientSession() as client:
+        # Not a validated route: the proxy streams it without buffering or a size limit of its own.
+        async with client.post(f"http://127.0.0.1:{proxy.port}/v3.0/uploads", data=body()) as resp:
+            assert resp.status == 200
+    got = upstream.last
+    assert len(got.body) == 20 * len(chunk)
+    assert hashlib.sha256(got.body).digest() == hashlib.sha256(chunk * 20).digest()
+
+
+async def test_response_passthrough_keeps_status_headers_and_gzip_bytes(
+    upstream: Upstream, start_proxy: ProxyFactory
+) -> None:
+    payload = gzip.compress(b'{"data":[]}' * 100, mtime=0)
+
+    async def gz(request: web.BaseRequest, body: bytes) -> web.Response:
+        return web.Response(
+            status=207,
+            body=payload,
+            headers={
+                "Content-Type": "application/json",
+                "Content-Encoding": "gzip",
+                "X-RateLimit-Remaining": "1187",
+                "Connection": "keep-alive, X-Secret-Hop",
+                "X-Secret-Hop": "1",
+            },
+        )
+
+    upstream.behaviours["/v3.0/gz"] = gz
+    proxy = await start_proxy(upstream.url)
+    async with aiohttp.ClientSession(auto_decompress=False) as client, client.get(
+        f"http://127.0.0.1:{proxy.port}/v3.0/gz", headers={"Accept-Encoding": "gzip"}
+    ) as resp:
+        raw = await resp.read()
+        assert resp.status == 207
+        assert resp.headers["Content-Encoding"] == "gzip"
+        assert resp.headers["X-RateLimit-Remaining"] == "1187"
+        assert "X-Secret-Hop" not in resp.headers
+    assert raw == payload
+    assert upstream.last.header("Accept-Encoding") == ["gzip"]
+
+
+async def test_empty_delete_answer_stays_empty_without_content_type(
+    upstream: Upstream, start_proxy: ProxyFactory
+) -> None:
+    async def deleted(request: web.BaseRequest, body: bytes) -> web.Response:
+        return web.Response(status=200)
+
+    path = f"/v3.1/sections/{SECTION}/assignments/{ASSIGNMENT}"
+    upstream.behaviours[path] = deleted
+    proxy = await start_proxy(upstream.url)
+    async with aiohttp.ClientSession() as client, client.delete(
+        f"http://127.0.0.1:{proxy.port}{path}",
+        headers={"Authorization": "Bearer t", "Content-Type": "application/json"},
+    ) as resp:
+        assert resp.status == 200
+        assert await resp.read() == b""
+        assert "Content-Type" not in resp.headers
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_unreachable_upstream_is_a_marked_502(start_proxy: ProxyFactory) -> None:
+    proxy = await start_proxy(f"http://127.0.0.1:{_free_port()}")
+    async with aiohttp.ClientSession() as client:
+        async with client.get(f"http://127.0.0.1:{proxy.port}/v3.0/me") as resp:
+            assert resp.status == 502
+            assert resp.headers["X-Clever-Proxy"] == "error; kind=connect"
+            body = await resp.json()
+    assert "could not reach Clever" in body["message"]
+    errors = proxy.state.metrics.registry.get_sample_value(
+        "clever_proxy_upstream_errors_total", {"kind": "connect"}
+    )
+    assert errors == 1
+
+
+async def test_slow_upstream_is_a_marked_504_and_the_write_is_sent_once(
+    upstream: Upstream, start_proxy: ProxyFactory
+) -> None:
+    async def slow(request: web.BaseRequest, body: bytes) -> web.Response:
+        await asyncio.sleep(2)
+        return web.Response(text="late")
+
+    upstream.behaviours[GRADE_PATH] = slow
+    proxy = await start_proxy(
+        upstream.url, **{"upstream.total_timeout_seconds": 0.3, "upstream.connect_timeout_seconds": 0.3}
+    )
+    async with aiohttp.ClientSession() as client, client.patch(
+        f"http://127.0.0.1:{proxy.port}{GRADE_PATH}",
+        data=b'{"grade_points":1}',
+        headers={"Authorization": "Bearer t"},
+    ) as resp:
+        assert resp.status == 504
+        assert resp.headers["X-Clever-Proxy"] == "error; kind=timeout"
+        assert "could not reach Clever" in (await resp.json())["message"]
+    await asyncio.sleep(0.2)
+    assert [r.method for r in upstream.received] == ["PATCH"]
+
+
+async def test_body_over_the_limit_is_a_413_and_never_forwarded(
+    upstream: Upstream, start_proxy: ProxyFactory
+) -> None:
+    proxy = await start_proxy(upstream.url, **{"limits.max_body_bytes": 1000})
+    async with aiohttp.ClientSession() as client, client.patch(
+        f"http://127.0.0.1:{proxy.port}{GRADE_PATH}",
+        data=b'{"grade_comment":"' + b"x" * 2000 + b'"}',
+        headers={"Authorization": "Bearer t"},
+    ) as resp:
+        assert resp.status == 413
+        assert resp.headers["X-Clever-Proxy"] == "error; kind=body_too_large"
+        assert "1000 bytes" in (await resp.json())["message"]
+    assert upstream.received == []

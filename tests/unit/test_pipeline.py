@@ -1,0 +1,112 @@
+"""The pipeline alone (no sockets): stage order, rule switches, check errors, contract data."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from proxy import contract as contract_mod
+from proxy.contract import RULE_NAMES, Contract
+from proxy.pipeline import Pipeline, Policy
+from proxy.verdict import Forward, Reject
+from tests.factories import parsed
+
+NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+SECTION = "5f1b2c3d4e5f6a7b8c9d0e1f"
+ASSIGNMENT = "6a1e9f3c-2b7d-4c8e-9f01-23456789abcd"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def pipeline(contract: Contract) -> Pipeline:
+    return Pipeline(contract, Policy())
+
+
+def run(pipeline: Pipeline, method: str, target: str, body: bytes | None = None, **kw: object) -> object:
+    return pipeline.run(parsed(pipeline.contract, method, target, body, **kw), NOW)  # type: ignore[arg-type]
+
+
+def test_a_bad_body_is_reported_before_a_bad_section_id(pipeline: Pipeline) -> None:
+    v = run(pipeline, "POST", "/v3.1/sections/abc/assignments", b"{")
+    assert v == Reject("json", "json", "bad_request", "unexpected EOF")
+
+
+def test_a_bad_section_id_is_reported_before_an_enum_error(pipeline: Pipeline) -> None:
+    v = run(pipeline, "POST", "/v3.1/sections/abc/assignments", b'{"submission_types":["x"]}')
+    assert isinstance(v, Reject) and v.rule == "path_format"
+    assert v.message == 'section_id in path must be of type mongo-id: "abc"'
+
+
+def test_limit_parse_comes_before_and_limit_range_after_the_path_formats(pipeline: Pipeline) -> None:
+    base = f"/v3.1/sections/abc/assignments/{ASSIGNMENT}/submissions"
+    parse = run(pipeline, "GET", base + "?limit=abc")
+    assert isinstance(parse, Reject) and parse.stage == "query_parse"
+    ranged = run(pipeline, "GET", base + "?limit=1000")
+    assert isinstance(ranged, Reject) and ranged.stage == "path_format"
+
+
+def test_several_enum_errors_are_listed_in_lexical_order(pipeline: Pipeline) -> None:
+    body = b'{"submission_types":["z"],"grading_type":"y","assignee_mode":"x"}'
+    v = run(pipeline, "PATCH", f"/v3.1/sections/{SECTION}/assignments/{ASSIGNMENT}", body)
+    assert isinstance(v, Reject)
+    assert v.message == (
+        "validation failure list:\n"
+        "assignee_mode in body should be one of [all individuals]\n"
+        "grading_type in body should be one of [points percent pass_fail letter_grade]\n"
+        "submission_types.0 in body should be one of [link file text discussion]"
+    )
+
+
+def test_one_uncertain_field_makes_the_whole_schema_stage_uncertain(pipeline: Pipeline) -> None:
+    body = b'{"grading_type":"bogus","attachments":[{"type":"link"}]}'
+    v = run(pipeline, "PATCH", f"/v3.1/sections/{SECTION}/assignments/{ASSIGNMENT}", body)
+    assert v == Forward("uncertain", "schema")
+
+
+def test_a_switched_off_rule_forwards_instead_of_letting_a_later_stage_answer(contract: Contract) -> None:
+    off = Pipeline(contract, Policy(enabled_rules=frozenset(RULE_NAMES) - {"json"}))
+    v = off.run(parsed(contract, "POST", "/v3.1/sections/abc/assignments", b"{"), NOW)
+    assert v == Forward("rule_off", "json")
+
+
+def test_a_stage_that_raises_forwards_the_request(
+    pipeline: Pipeline, caplog: pytest.LogCaptureFixture
+) -> None:
+    req = parsed(pipeline.contract, "GET", f"/v3.1/sections/{SECTION}/assignments/{ASSIGNMENT}")
+    broken = replace(req, path_vars={})  # inconsistent on purpose: path_format will raise KeyError
+    assert pipeline.run(broken, NOW) == Forward("check_error", "path_format")
+    assert "path_format failed (KeyError)" in caplog.text
+
+
+def test_the_skew_margin_decides_between_reject_and_forward(contract: Contract) -> None:
+    p = Pipeline(contract, Policy(due_date_skew=timedelta(minutes=5)))
+    target = f"/v3.1/sections/{SECTION}/assignments"
+    for minutes_ago, expected in ((10, "reject"), (4, "forward"), (-1, "pass")):
+        due = (NOW - timedelta(minutes=minutes_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        v = p.run(
+            parsed(
+                contract, "POST", target, f'{{"title":"t","description":"d","due_date":"{due}"}}'.encode()
+            ),
+            NOW,
+        )
+        kind = "reject" if isinstance(v, Reject) else ("pass" if v.reason == "passed" else "forward")
+        assert kind == expected, (minutes_ago, v)
+
+
+def test_an_enum_value_added_in_the_contract_file_is_accepted_and_listed(tmp_path: Path) -> None:
+    text = (ROOT / "config" / "contract.toml").read_text()
+    path = tmp_path / "contract.toml"
+    path.write_text(
+        text.replace('["excused", "late", "missing"]', '["excused", "late", "missing", "incomplete"]')
+    )
+    grown = Pipeline(contract_mod.load(path), Policy())
+    target = f"/v3.1/sections/{SECTION}/assignments/{ASSIGNMENT}/submissions/{SECTION}"
+    assert grown.run(parsed(grown.contract, "PATCH", target, b'{"flags":["incomplete"]}'), NOW) == Forward(
+        "passed"
+    )
+    v = grown.run(parsed(grown.contract, "PATCH", target, b'{"flags":["graded"]}'), NOW)
+    assert isinstance(v, Reject)
+    assert v.message.endswith("flags.0 in body should be one of [excused late missing incomplete]")
