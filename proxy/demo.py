@@ -9,6 +9,7 @@ example states the answer it should get; the demo exits 1 if any differs.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import sys
 import time
@@ -171,10 +172,9 @@ async def run(examples_dir: Path | None = None, out: TextIO = sys.stdout) -> int
                         Outcome(ex, "local" if local else "forwarded", resp.status, message, millis)
                     )
                     for key, path in ex.capture.items():
-                        try:
+                        # On failure the row shows it; later rows keep the placeholder.
+                        with contextlib.suppress(ValueError, KeyError, TypeError):
                             values[key] = str(_dig(json.loads(raw), path))
-                        except (ValueError, KeyError, TypeError):
-                            pass  # the row shows the failure; later rows keep the placeholder
     finally:
         await proxy.stop()
         await sandbox_runner.cleanup()
