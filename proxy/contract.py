@@ -124,6 +124,7 @@ class Stage:
 class Contract:
     base_path: str
     forward_methods: frozenset[str]
+    routable_methods: frozenset[str]
     auth_exempt_methods: frozenset[str]
     stages: tuple[Stage, ...]
     routes: tuple[Route, ...]
@@ -233,6 +234,7 @@ def _compile(raw: dict[str, Any], source: str) -> Contract:
     if not base_path.startswith("/") or base_path.endswith("/"):
         raise ContractError("api.base_path: must start with '/' and not end with '/'")
     forward_methods = frozenset(_str_list("api.forward_methods", api.get("forward_methods", list)))
+    routable = frozenset(_str_list("api.routable_methods", api.get("routable_methods", list)))
     auth_exempt = frozenset(_str_list("api.auth_exempt_methods", api.get("auth_exempt_methods", list)))
     api.done()
 
@@ -352,6 +354,7 @@ def _compile(raw: dict[str, Any], source: str) -> Contract:
     return Contract(
         base_path=base_path,
         forward_methods=forward_methods,
+        routable_methods=routable,
         auth_exempt_methods=auth_exempt,
         stages=tuple(stages),
         routes=tuple(routes),

@@ -9,6 +9,7 @@ from the contract alone.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -36,6 +37,19 @@ class ParsedRequest:
         return self.raw_path + ("?" + self.raw_query if self.raw_query else "")
 
 
+# RFC 3986 path characters: unreserved, sub-delims, ":", "@", "/" and %-escapes. A gateway in front of
+# Clever may treat anything else (spaces, quotes, non-ASCII, "#") in its own way.
+_PATH_CHARS = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*")
+
+
+def is_plain_path(raw_path: str, path: bytes) -> bool:
+    """A path that every layer in front of Clever reads the same way as mux does."""
+    if _PATH_CHARS.fullmatch(raw_path) is None:
+        return False
+    # mux answers 301 for dot segments of the decoded path (cleanPath); "//" never matches a route.
+    return not any(segment in (b".", b"..") for segment in path.split(b"/"))
+
+
 def split_target(raw: str) -> tuple[str, str]:
     """Origin-form path and query of a request target; absolute-form keeps only its path and query."""
     if not raw.startswith("/"):
@@ -56,7 +70,12 @@ def inspect(
     """Everything but the body: enough to decide whether the body must be buffered."""
     raw_path, raw_query = split_target(target)
     path = path_unescape(raw_path)
-    match = contract.match(path) if path is not None else None
+    match = None
+    if path is not None and target.startswith("/") and is_plain_path(raw_path, path):
+        match = contract.match(path)
+        # Fixed segments must be literal too (a gateway may route "/v3.1/%73ections" elsewhere).
+        if match is not None and match[0].regex.fullmatch(raw_path.encode("ascii")) is None:
+            match = None
     route, path_vars = match if match is not None else (None, {})
     op = route.methods.get(method) if route is not None else None
     has_body = (length is not None and length > 0) or (

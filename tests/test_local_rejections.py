@@ -168,7 +168,7 @@ async def test_no_authorization_is_a_401_with_the_documented_bytes(
     assert upstream.received == []
 
 
-@pytest.mark.parametrize("method", ["PUT", "POST", "TRACE"])
+@pytest.mark.parametrize("method", ["PUT", "POST"])
 async def test_unsupported_method_is_an_empty_405(
     upstream: Upstream, start_proxy: ProxyFactory, method: str
 ) -> None:
@@ -219,6 +219,10 @@ async def test_local_answers_are_compressed_as_gorilla_would(
     [
         ("GET", ONE, b"", {"Authorization": "Bearer<token>"}),  # malformed but present: Clever judges it
         ("HEAD", ONE, b"", AUTH),
+        ("TRACE", ONE, b"", AUTH),  # an edge in front of Clever may answer extension methods itself
+        ("GET", f"/v3.1/%73ections/{SECTION}/assignments/{ASSIGNMENT}", b"", AUTH),
+        ("GET", f"/v3.1/sections/{SECTION}/assignments/%2E%2E", b"", AUTH),  # mux: 301 to the cleaned path
+        ("GET", f"/v3.1/sections/{SECTION}/assignments/a%2Fb", b"", AUTH),
         ("OPTIONS", ONE, b"", {}),
         ("GET", f"/v3.1/sections/{SECTION}/assignments/", b"", AUTH),  # trailing slash
         ("GET", f"/v3.1/sections/{SECTION}//assignments/{ASSIGNMENT}", b"", AUTH),
