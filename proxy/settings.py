@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 import tomllib
 from collections.abc import Callable, Mapping
@@ -21,6 +22,10 @@ from proxy.contract import RULE_NAMES
 ENV_PREFIX = "CLEVER_PROXY_"
 CONFIG_ENV = "CLEVER_PROXY_CONFIG"
 LOG_LEVELS = ("debug", "info", "warning", "error")
+# Kubernetes injects these for a Service named clever-proxy; they are not settings and never collide.
+_K8S_SERVICE_LINK = re.compile(
+    r"CLEVER_PROXY_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\d+_(TCP|UDP|SCTP)(_[A-Z]+)?)?)"
+)
 
 
 class SettingsError(ValueError):
@@ -250,7 +255,7 @@ def load(
     by_env = {env_name(k): k for k in KEYS}
     env_layer: dict[str, Any] = {}
     for name, text in environ.items():
-        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV or _K8S_SERVICE_LINK.fullmatch(name):
             continue
         key = by_env.get(name)
         if key is None:

@@ -94,6 +94,19 @@ def test_bad_files_name_the_key(tmp_path: Path, text: str, needle: str) -> None:
     assert needle in str(info.value)
 
 
+def test_kubernetes_service_links_are_not_mistaken_for_settings() -> None:
+    links = {
+        "CLEVER_PROXY_SERVICE_HOST": "10.0.0.7",
+        "CLEVER_PROXY_SERVICE_PORT": "8080",
+        "CLEVER_PROXY_SERVICE_PORT_HTTP": "8080",
+        "CLEVER_PROXY_PORT": "tcp://10.0.0.7:8080",
+        "CLEVER_PROXY_PORT_8080_TCP": "tcp://10.0.0.7:8080",
+        "CLEVER_PROXY_PORT_8080_TCP_ADDR": "10.0.0.7",
+        "CLEVER_PROXY_PORT_8080_TCP_PROTO": "tcp",
+    }
+    assert settings_mod.load(environ=links).listen_port == 8080
+
+
 @pytest.mark.parametrize(
     ("environ", "needle"),
     [
