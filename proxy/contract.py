@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from proxy.gocompat.gotypes import GoField, GoStruct, GoType
 from proxy.gocompat.timeparse import DateTimeParser
+from proxy.verdict import Uncertain
 
 STAGE_NAMES = (
     "auth",
@@ -46,6 +47,7 @@ RULE_NAMES = (
 )
 _SCALAR_TYPES = ("string", "int64", "float32", "datetime")
 _VAR = re.compile(r"\{([a-z_]+)\}")
+_ZONE_OFFSET = re.compile(r"[+-](\d\d):?(\d\d)\Z")
 
 
 class ContractError(ValueError):
@@ -366,10 +368,25 @@ def _compile(raw: dict[str, Any], source: str) -> Contract:
         id_passes=id_passes,
         id_uncertain=id_uncertain,
         datetime_layouts=layouts,
-        parse_datetime=parser.parse,
+        parse_datetime=_offset_guard(parser.parse),
         source=source,
         _prefix=(base_path + "/").encode(),
     )
+
+
+def _offset_guard(parse: Callable[[str], datetime]) -> Callable[[str], datetime]:
+    """Go 1.19 accepts zone offsets such as +99:99 (and go-openapi then fails to re-validate the date);
+    Go 1.20 and later refuse hours over 24 and minutes over 60 while parsing. Which Go Clever runs is
+    unknown, so a date with such an offset makes the body's verdict uncertain."""
+
+    def parse_checked(value: str) -> datetime:
+        when = parse(value)
+        m = _ZONE_OFFSET.search(value)
+        if m is not None and (int(m[1]) > 24 or int(m[2]) > 60):
+            raise Uncertain(value)
+        return when
+
+    return parse_checked
 
 
 def _compile_models(models_t: _Table, enums: dict[str, tuple[str, ...]]) -> dict[str, ModelSpec]:

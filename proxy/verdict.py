@@ -29,5 +29,10 @@ class Forward:
 
 Verdict = Reject | Forward
 
+
+class Uncertain(Exception):
+    """Raised by contract-level helpers (never by checks) when an input's verdict depends on something
+    the evidence does not settle; the check that called them forwards the request."""
+
 PASSED = Forward("passed")
 NOT_A_ROUTE = Forward("not_a_route", "method")

@@ -11,7 +11,7 @@ from proxy.checks.state import CheckState
 from proxy.contract import Contract
 from proxy.gocompat.json_decode import decode
 from proxy.request import ParsedRequest
-from proxy.verdict import Forward, Reject, Verdict
+from proxy.verdict import Forward, Reject, Uncertain, Verdict
 
 
 def check_body_required(req: ParsedRequest, state: CheckState, contract: Contract) -> Verdict | None:
@@ -29,7 +29,10 @@ def check_json(req: ParsedRequest, state: CheckState, contract: Contract) -> Ver
     op = req.op
     if op is None or op.body is None or req.body is None:
         return None
-    result = decode(req.body, op.body.go, parse_datetime=contract.parse_datetime)
+    try:
+        result = decode(req.body, op.body.go, parse_datetime=contract.parse_datetime)
+    except Uncertain:
+        return Forward("uncertain", "json")
     if result.error is not None:
         return Reject("json", "json", "bad_request", result.error)
     state.decoded = result

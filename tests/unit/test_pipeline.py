@@ -110,3 +110,19 @@ def test_an_enum_value_added_in_the_contract_file_is_accepted_and_listed(tmp_pat
     v = grown.run(parsed(grown.contract, "PATCH", target, b'{"flags":["graded"]}'), NOW)
     assert isinstance(v, Reject)
     assert v.message.endswith("flags.0 in body should be one of [excused late missing incomplete]")
+
+
+@pytest.mark.parametrize(
+    ("offset", "uncertain"),
+    [("+24:00", False), ("+25:00", True), ("+99:99", True), ("-23:61", True), ("+05:30", False)],
+)
+def test_zone_offsets_later_go_refuses_make_the_body_uncertain(
+    pipeline: Pipeline, offset: str, uncertain: bool
+) -> None:
+    # Go 1.19 accepts any two-digit offset; Go >= 1.20 rejects hours > 24 and minutes > 60 while parsing.
+    body = f'{{"max_attempts":"x","due_date":"2031-01-01T00:00:00.000{offset}"}}'.encode()
+    v = run(pipeline, "PATCH", f"/v3.1/sections/{SECTION}/assignments/{ASSIGNMENT}", body)
+    if uncertain:
+        assert v == Forward("uncertain", "json")
+    else:
+        assert isinstance(v, Reject) and v.rule == "json" and "max_attempts" in v.message
