@@ -27,6 +27,7 @@ class ParsedRequest:
     path_vars: dict[str, bytes]
     op: Operation | None  # the operation of (route, method), if the route has that method
     has_authorization: bool
+    authorization_well_formed: bool  # exactly one "Bearer <visible ASCII token>"
     accept_encoding: str | None  # the first Accept-Encoding header, as gorilla reads it
     has_upgrade: bool
     has_body: bool  # the client framed a non-empty body (Content-Length > 0 or chunked)
@@ -50,6 +51,15 @@ def is_plain_path(raw_path: str, path: bytes) -> bool:
     return not any(segment in (b".", b"..") for segment in path.split(b"/"))
 
 
+_BEARER = re.compile(r"Bearer [\x21-\x7e]+")
+
+
+def _bearer(headers: Mapping[str, str]) -> bool:
+    getall = getattr(headers, "getall", None)
+    values = getall("Authorization", []) if getall is not None else [headers.get("Authorization")]
+    return len(values) == 1 and values[0] is not None and _BEARER.fullmatch(values[0]) is not None
+
+
 def split_target(raw: str) -> tuple[str, str]:
     """Origin-form path and query of a request target; absolute-form keeps only its path and query."""
     if not raw.startswith("/"):
@@ -59,7 +69,7 @@ def split_target(raw: str) -> tuple[str, str]:
             raw = raw[slash:] if slash != -1 else "/"
         else:
             raw = "/" + raw if raw != "*" else "/"
-    raw = raw.split("#", 1)[0]
+    # A raw "#" stays: Go keeps it in the path or query it appears in (it is not a fragment here).
     path, _, query = raw.partition("?")
     return path, query
 
@@ -90,6 +100,7 @@ def inspect(
         path_vars=path_vars,
         op=op,
         has_authorization="Authorization" in headers,
+        authorization_well_formed=_bearer(headers),
         accept_encoding=headers.get("Accept-Encoding"),
         has_upgrade="Upgrade" in headers,
         has_body=has_body,

@@ -24,6 +24,28 @@ _GO_SPACE = (
 )
 
 
+class _AsDeclared:
+    """aiohttp fills in Content-Type (application/octet-stream) and Server when a response lacks them;
+    Clever's answers may lack both (a 405, an empty DELETE), so only declared headers go out."""
+
+    async def _prepare_headers(self) -> None:
+        headers = self._headers  # type: ignore[attr-defined]
+        had_type, had_server = "Content-Type" in headers, "Server" in headers
+        await super()._prepare_headers()  # type: ignore[misc]
+        if not had_type:
+            headers.popall("Content-Type", None)
+        if not had_server:
+            headers.popall("Server", None)
+
+
+class ExactResponse(_AsDeclared, web.Response):
+    """A buffered response with exactly the headers given (plus framing and Date)."""
+
+
+class ExactStreamResponse(_AsDeclared, web.StreamResponse):
+    """A streamed response with exactly the headers given (plus framing and Date)."""
+
+
 def choose_encoding(accept_encoding: str | None, has_upgrade: bool, encodings: tuple[str, ...]) -> str | None:
     """gorilla/handlers CompressHandler: first token of the first header equal to a known encoding."""
     if not accept_encoding or has_upgrade:
@@ -75,8 +97,8 @@ class Responder:
         if self._marker:
             headers.add(self._marker, f"local; rule={verdict.rule}")
         if body:
-            return web.Response(status=spec.status, body=body, headers=headers)
-        return web.Response(status=spec.status, headers=headers)
+            return ExactResponse(status=spec.status, body=body, headers=headers)
+        return ExactResponse(status=spec.status, headers=headers)
 
     def proxy_error(self, status: int, kind: str, message: str) -> web.Response:
         """An answer of the proxy's own (upstream unreachable, timeout, body too large), always marked."""

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import re
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 from math import copysign
+from types import MappingProxyType
 from typing import Literal
 
 import orjson
@@ -62,11 +63,13 @@ class GoDateTime:
 class DecodeResult:
     error: str | None  # Go's err.Error(), or None
     values: dict[str, object]  # json_name -> decoded value, for fields that ended up set
-    ambiguous: frozenset[str]  # dotted field names whose outcome depends on unknown pointer-ness
+    # Dotted field names whose outcome depends on unknown pointer-ness -> what the field would hold if
+    # go-swagger made it a value (values holds the pointer reading: unset).
+    ambiguous: Mapping[str, object]
     path: Literal["fast", "exact"]
 
 
-_NO_AMBIGUITY: frozenset[str] = frozenset()
+_NO_AMBIGUITY: Mapping[str, object] = MappingProxyType({})
 
 # ---- numbers (strconv.ParseInt(s, 10, 64), strconv.ParseFloat(s, 32)) ----
 
@@ -351,7 +354,7 @@ class _Decoder:
         self.saved_error: str | None = None
         self.ctx_struct: str | None = None  # errorContext.Struct.Name()
         self.ctx_fields: list[str] = []  # errorContext.FieldStack
-        self.ambiguous: set[str] = set()
+        self.ambiguous: dict[str, object] = {}
 
     def type_error(self, what: str, type_name: str) -> str:
         """UnmarshalTypeError.Error() after addErrorContext: ("number 2.5", "int64") -> "json: cannot ..."."""
@@ -373,7 +376,7 @@ class _Decoder:
         if gtype.nullable is None:
             # Pointer or value is unknown: nil vs. the old value (for an element always: nil vs. zero).
             if slice_elem or cur is not _UNSET:
-                self.ambiguous.add(".".join(self.ctx_fields))
+                self.ambiguous[".".join(self.ctx_fields)] = _export(_zero(gtype) if slice_elem else cur)
             return _UNSET
         return cur
 
@@ -476,6 +479,9 @@ class _Decoder:
             fields.append(name)
             self.ctx_struct = st.name
             new = self.store(node, f.type, target.get(name, _UNSET))
+            if node is not None and self.ambiguous:
+                # A later value settles the field the same way whatever its pointer-ness.
+                self.ambiguous.pop(".".join(fields), None)
             if new is _UNSET:
                 target.pop(name, None)
             else:
@@ -524,7 +530,7 @@ def _decode_exact(
     except _Abort as e:
         error = e.message
     values: dict[str, object] = _export(state)  # type: ignore[assignment]
-    return DecodeResult(error, values, frozenset(d.ambiguous) if d.ambiguous else _NO_AMBIGUITY, "exact")
+    return DecodeResult(error, values, d.ambiguous or _NO_AMBIGUITY, "exact")
 
 
 # ---- the fast path ----

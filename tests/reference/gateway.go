@@ -42,7 +42,7 @@ func routeProblem(r *http.Request) string {
 		raw = raw[:i]
 	}
 	if i := strings.IndexFunc(raw, func(r rune) bool {
-		return r > 0x7e || strings.ContainsRune("#\"<>\\^`{|}", r)
+		return r > 0x7e || strings.ContainsRune("#\"<>\\^`{|}[]", r)
 	}); i >= 0 {
 		// Go's server takes these raw; edges in front of it may refuse them.
 		return "raw byte not allowed in a URI path (RFC 3986): " + quoteByte(raw[i])

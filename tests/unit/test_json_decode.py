@@ -423,7 +423,7 @@ def test_values_shape() -> None:
         "attachments": [None, {"title": "x", "type": "file"}],
         "due_date": GoDateTime("", datetime(1970, 1, 1, tzinfo=UTC)),
     }
-    assert r.ambiguous == frozenset()
+    assert r.ambiguous == {}
 
 
 def test_duplicates_reuse_go_backing_arrays() -> None:
@@ -440,8 +440,11 @@ def test_null_semantics_and_ambiguity() -> None:
     )
     assert r.values == {"max_attempts": 3}  # pointer reset, value kept, slice nil
     r = _go(b'{"assignee_mode":"all","assignee_mode":null,"grading_type":null,"state":"x"}')
-    assert r.ambiguous == frozenset({"assignee_mode"})  # pointer: unset; value: still "all"
+    assert r.ambiguous == {"assignee_mode": "all"}  # pointer: unset; value: still "all"
     assert "assignee_mode" not in r.values
+    # A later non-null value settles the field whichever way go-swagger generated it.
+    r = _go(b'{"state":"returned","state":null,"state":"ALL"}', SUBMISSION)
+    assert r.ambiguous == {} and r.values == {"state": "ALL"}
 
 
 def test_folded_keys() -> None:
