@@ -58,9 +58,10 @@ func isSyntaxLevel(err error) bool {
 	return errors.As(err, &se) || err == io.EOF || err == io.ErrUnexpectedEOF
 }
 
-// goVersionDependentDates scans every top-level member of the first JSON value
-// (duplicates included, keys folded like encoding/json's case-insensitive
-// match) for a date field holding an offsetOutOfRange string. decodeErr is
+// goVersionDependentDates scans the top-level members of the first JSON value
+// in document order (duplicates included, keys folded like encoding/json's
+// case-insensitive match) for a date field holding an offsetOutOfRange string,
+// up to the first date that ends decoding (not a string, or unparsable). decodeErr is
 // the result of the real decode: a syntax-level error is certain regardless.
 func goVersionDependentDates(data []byte, fields []string, decodeErr error) (string, bool) {
 	if decodeErr != nil && isSyntaxLevel(decodeErr) {
@@ -80,16 +81,23 @@ func goVersionDependentDates(data []byte, fields []string, decodeErr error) (str
 		if err := dec.Decode(&raw); err != nil {
 			return "", false
 		}
-		if len(raw) == 0 || raw[0] != '"' {
-			continue
-		}
 		for _, f := range fields {
 			if !strings.EqualFold(key, f) {
 				continue
 			}
+			if string(raw) == "null" {
+				break
+			}
 			var s string
-			if json.Unmarshal(raw, &s) == nil && offsetOutOfRange(s) {
+			if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+				// decoding stops at a non-string date in every Go version: later dates never matter
+				return "", false
+			}
+			if offsetOutOfRange(s) {
 				return f + " " + strconv.Quote(s), true
+			}
+			if _, err := strfmt.ParseDateTime(s); err != nil {
+				return "", false // the first unparsable date ends decoding, whatever the Go version
 			}
 		}
 	}
