@@ -541,10 +541,8 @@ _LONG_DIGITS = re.compile(rb"[0-9]{%d}" % _DECIMAL_DIGITS)
 
 
 class _Bail(Exception):
-    """The fast path cannot decide; the exact path will."""
-
-
-_BAIL = _Bail()
+    """The fast path cannot decide; the exact path will. Raised as a fresh instance each time: a
+    shared instance would chain every raise's traceback onto itself and keep those frames alive."""
 
 
 def _count_strings(node: object) -> int:
@@ -561,7 +559,7 @@ def _count_strings(node: object) -> int:
     try:
         text = orjson.dumps(node)
     except orjson.JSONEncodeError:
-        raise _BAIL from None
+        raise _Bail from None
     return _unescaped_quotes(text) // 2
 
 
@@ -595,7 +593,7 @@ _set_when = GoDateTime.when.__set__  # type: ignore[attr-defined]
 
 
 class _Fast:
-    """The typed walk over orjson output; raises _BAIL whenever the exact path must decide."""
+    """The typed walk over orjson output; raises _Bail whenever the exact path must decide."""
 
     __slots__ = ("data", "failed_dates", "long_number", "nstrings", "parse_datetime")
 
@@ -627,7 +625,7 @@ class _Fast:
             entry = fast.get(key)
             if entry is None:
                 if plan.folded_lookup(key) is not None:
-                    raise _BAIL  # a folded match may collide with another key for the same field
+                    raise _Bail  # a folded match may collide with another key for the same field
                 nstrings += _count_strings(v)
                 continue
             if v is None:
@@ -637,28 +635,28 @@ class _Fast:
             value = v
             if code == _F_STR:
                 if t is not str:
-                    raise _BAIL
+                    raise _Bail
                 nstrings += 1
             elif code == _F_DATETIME:
                 if t is not str:
-                    raise _BAIL
+                    raise _Bail
                 nstrings += 1
                 try:
                     when = self.parse_datetime(v)  # type: ignore[arg-type]
                 except GoError as e:
                     self.failed_dates = {v: e}  # type: ignore[dict-item]
-                    raise _BAIL from None
+                    raise _Bail from None
                 value = _new_object(GoDateTime)
                 _set_text(value, v)
                 _set_when(value, when)
             elif code == _F_INT64:
                 if t is not int or not _INT64_MIN <= v <= _INT64_MAX:  # type: ignore[operator]
-                    raise _BAIL
+                    raise _Bail
             elif code == _F_FLOAT32:
                 value = self.float32(v)
             elif code == _F_STR_SLICE:
                 if t is not list:
-                    raise _BAIL
+                    raise _Bail
                 for item in v:  # type: ignore[attr-defined]
                     if type(item) is not str:
                         value = self.items(v, gtype.elem)  # type: ignore[arg-type]  # nulls: zero values
@@ -667,11 +665,11 @@ class _Fast:
                     nstrings += len(v)  # type: ignore[arg-type]
             elif code == _F_SLICE:
                 if t is not list:
-                    raise _BAIL
+                    raise _Bail
                 value = self.items(v, gtype.elem)  # type: ignore[arg-type]
             else:  # _F_STRUCT
                 if t is not dict:
-                    raise _BAIL
+                    raise _Bail
                 value = self.obj(v, gtype.struct)  # type: ignore[arg-type]
             out[name] = value
         self.nstrings += nstrings
@@ -690,7 +688,7 @@ class _Fast:
                 low = _unpack_q(_pack_d(a))[0] & 0x1FFFFFFF
                 if abs(low - 0x10000000) > 2:  # not (near) halfway between two float32 values
                     return _unpack_f(_pack_f(v))[0]  # type: ignore[arg-type]
-        raise _BAIL
+        raise _Bail
 
     def items(self, items: list[object], elem: GoType) -> list[object]:
         """decode.go array() into a new slice, element by element: [null, {"title": "a"}] -> [None, {...}]."""
@@ -700,25 +698,25 @@ class _Fast:
             t = type(item)
             if item is None:
                 if elem.nullable is None:
-                    raise _BAIL  # the exact path reports the ambiguity
+                    raise _Bail  # the exact path reports the ambiguity
                 out.append(None if elem.nullable else _zero_export(elem))
             elif code == _F_STR:
                 if t is not str:
-                    raise _BAIL
+                    raise _Bail
                 self.nstrings += 1
                 out.append(item)
             elif code == _F_STRUCT:
                 if t is not dict:
-                    raise _BAIL
+                    raise _Bail
                 out.append(self.obj(item, elem.struct))  # type: ignore[arg-type]
             elif code == _F_INT64:
                 if t is not int or not _INT64_MIN <= item <= _INT64_MAX:  # type: ignore[operator]
-                    raise _BAIL
+                    raise _Bail
                 out.append(item)
             elif code == _F_FLOAT32:
                 out.append(self.float32(item))
             else:
-                raise _BAIL  # slices of slices or of dates: no model has them
+                raise _Bail  # slices of slices or of dates: no model has them
         return out
 
 
