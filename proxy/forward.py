@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
 import aiohttp
@@ -22,6 +22,7 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from proxy.request import ParsedRequest
+from proxy.respond import ExactStreamResponse
 
 log = logging.getLogger("clever_proxy")
 
@@ -46,6 +47,9 @@ class Exchange:
     outcome: str = "forwarded"  # or upstream_error
     error_kind: str = ""
     upstream_seconds: float = 0.0
+    capture: bool = False  # keep a 4xx answer's body (shadow comparison, missed rejections)
+    captured: bytes | None = None
+    content_encoding: str | None = None
 
 
 class UpstreamFailure(Exception):
@@ -55,6 +59,58 @@ class UpstreamFailure(Exception):
         super().__init__(kind)
         self.kind = kind
         self.status = status
+
+
+class ClientFailure(Exception):
+    """The client, not the upstream, ended the exchange: kind is body_too_large (413), client_timeout
+    (408), bad_body (400, malformed chunked framing), bad_target (400, a raw "#" in the target),
+    client_gone (499: no one is left to answer) or not_proxied (405, CONNECT). A request body cut
+    short this way never reaches the upstream whole."""
+
+    def __init__(self, kind: str, status: int, limit: int = 0) -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.status = status
+        self.limit = limit  # the size limit a body_too_large exceeded
+
+
+class _Upload:
+    """A request body on its way upstream, read from the client under a deadline and a size limit.
+
+    An exception here stops aiohttp's writer before the body's end (no last chunk, fewer bytes than
+    Content-Length) and the upstream connection is closed, so the upstream never sees the request
+    whole; `failure` tells the caller it was the client's doing."""
+
+    __slots__ = ("_content", "_deadline", "_limit", "failure")
+
+    def __init__(self, content: web.StreamReader, limit: int, deadline: float) -> None:
+        self._content = content
+        self._limit = limit
+        self._deadline = deadline
+        self.failure: ClientFailure | None = None
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        size = 0
+        while True:
+            try:
+                async with asyncio.timeout_at(self._deadline):
+                    chunk = await self._content.readany()
+            except TimeoutError:
+                self.failure = ClientFailure("client_timeout", 408)
+                raise self.failure from None
+            except OSError:  # the client connection was lost mid-body
+                self.failure = ClientFailure("client_gone", 499)
+                raise self.failure from None
+            except Exception:  # aiohttp's RequestPayloadError: broken chunked framing
+                self.failure = ClientFailure("bad_body", 400)
+                raise self.failure from None
+            if not chunk:
+                return
+            size += len(chunk)
+            if size > self._limit:
+                self.failure = ClientFailure("body_too_large", 413, self._limit)
+                raise self.failure
+            yield chunk
 
 
 def connection_tokens(headers: Mapping[str, str]) -> frozenset[str]:
@@ -85,14 +141,22 @@ class Forwarder:
         total_timeout: float,
         pool_size: int,
         x_forwarded: bool,
+        max_streamed_body: int = 64 * 1024 * 1024,
+        body_timeout: float = 30.0,
     ) -> None:
         self._base = upstream_url.rstrip("/")
+        self._max_streamed_body = max_streamed_body
+        self._body_timeout = body_timeout
         self._timeout = aiohttp.ClientTimeout(total=total_timeout, connect=connect_timeout)
         self._pool_size = pool_size
         self._x_forwarded = x_forwarded
         self._connector: aiohttp.TCPConnector | None = None
         self._safe: aiohttp.ClientSession | None = None
         self._unsafe: aiohttp.ClientSession | None = None
+
+    def set_timeouts(self, connect_timeout: float, total_timeout: float) -> None:
+        """New timeouts for the requests that start from now on (a configuration reload)."""
+        self._timeout = aiohttp.ClientTimeout(total=total_timeout, connect=connect_timeout)
 
     @property
     def is_open(self) -> bool:
@@ -143,30 +207,39 @@ class Forwarder:
     async def send(
         self, request: web.BaseRequest, parsed: ParsedRequest, exchange: Exchange
     ) -> web.StreamResponse:
-        """Forward and stream the answer; raises UpstreamFailure before any byte went to the client."""
+        """Forward and stream the answer; raises UpstreamFailure or ClientFailure before any byte went
+        to the client."""
         assert self._safe is not None and self._unsafe is not None
+        if parsed.method == "CONNECT":
+            # aiohttp would turn it into a tunnel request for the upstream's own address: nothing
+            # the client asked for can be forwarded faithfully, and this is not a forward proxy.
+            raise ClientFailure("not_proxied", 405)
         session = self._safe if parsed.method in SAFE_METHODS else self._unsafe
         url = URL(self._base + parsed.target, encoded=True)
         headers = self._headers(request)
+        upload: _Upload | None = None
         if parsed.body is not None:
             data: object = parsed.body
             headers["Content-Length"] = str(len(parsed.body))
         elif parsed.has_body:
-            data = request.content
+            length = request.content_length
+            if length is not None and length > self._max_streamed_body:
+                raise ClientFailure("body_too_large", 413, self._max_streamed_body)
+            deadline = asyncio.get_running_loop().time() + self._body_timeout
+            upload = _Upload(request.content, self._max_streamed_body, deadline)
+            data = upload.chunks()
         else:
             data = None
             headers.pop("Content-Length", None)
         started = time.perf_counter()
         try:
             upstream = await session.request(
-                parsed.method, url, headers=headers, data=data, allow_redirects=False
+                parsed.method, url, headers=headers, data=data, allow_redirects=False, timeout=self._timeout
             )
-        except (TimeoutError, aiohttp.ServerTimeoutError):
-            raise UpstreamFailure("timeout", 504) from None
-        except aiohttp.ClientConnectorError:
-            raise UpstreamFailure("connect", 502) from None
-        except (aiohttp.ClientError, OSError):
-            raise UpstreamFailure("protocol", 502) from None
+        except Exception as exc:
+            if upload is not None and upload.failure is not None:
+                raise upload.failure from None
+            raise _upstream_failure(exc) from None
         exchange.upstream_seconds = time.perf_counter() - started
         exchange.status = upstream.status
         try:
@@ -177,26 +250,50 @@ class Forwarder:
     async def _stream_back(
         self, request: web.BaseRequest, upstream: aiohttp.ClientResponse, exchange: Exchange
     ) -> web.StreamResponse:
-        response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
+        response = ExactStreamResponse(status=upstream.status, reason=upstream.reason)
         response.headers.extend(filter_headers(upstream.headers, _DROP_RESPONSE))
+        kept: list[bytes] | None = None
+        if exchange.capture and 400 <= upstream.status < 500:
+            kept = []
+            exchange.content_encoding = upstream.headers.get("Content-Encoding")
         if upstream.headers.get("Content-Length") is None:
             response.headers.popall("Content-Length", None)
-        await response.prepare(request)
         try:
-            async for chunk in upstream.content.iter_chunked(_CHUNK):
+            await response.prepare(request)
+            while True:
+                try:
+                    chunk = await upstream.content.readany()
+                except (TimeoutError, aiohttp.ClientError, asyncio.IncompleteReadError, OSError) as exc:
+                    # Headers are out: the only honest signal left is to cut the client's connection
+                    # (a clean end, such as a last chunk, would pass a truncated answer off as whole).
+                    exchange.outcome = "upstream_error"
+                    exchange.error_kind = "timeout" if isinstance(exc, TimeoutError) else "protocol"
+                    upstream.close()
+                    if request.transport is not None:
+                        request.transport.close()
+                    return response
+                if not chunk:
+                    break
+                if kept is not None:
+                    kept.append(chunk)
+                    if len(kept) > 64:  # a large 4xx body is not one of Clever's error answers
+                        kept = None
                 await response.write(chunk)
-        except (TimeoutError, aiohttp.ClientError, asyncio.IncompleteReadError) as exc:
-            # Headers are out: the only honest signal left is to cut the client's connection.
-            exchange.outcome = "upstream_error"
-            exchange.error_kind = "timeout" if isinstance(exc, TimeoutError) else "protocol"
-            upstream.close()
-            if request.transport is not None:
-                request.transport.close()
-            return response
-        except ConnectionResetError:
+            await response.write_eof()
+            if kept is not None:
+                exchange.captured = b"".join(kept)
+        except ConnectionError:  # the client went away (aiohttp's ClientConnectionResetError included)
             exchange.outcome = "upstream_error"
             exchange.error_kind = "client_gone"
             upstream.close()
-            return response
-        await response.write_eof()
         return response
+
+
+def _upstream_failure(exc: Exception) -> UpstreamFailure:
+    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+        return UpstreamFailure("timeout", 504)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return UpstreamFailure("connect", 502)
+    if isinstance(exc, aiohttp.ClientError | OSError):
+        return UpstreamFailure("protocol", 502)
+    raise exc

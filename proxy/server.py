@@ -8,29 +8,65 @@ does the I/O and the bookkeeping; it decides nothing itself.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import os
 import signal
 import time
-from dataclasses import dataclass, field
+import traceback
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
-from proxy import accesslog
+from proxy import accesslog, shadow
+from proxy import contract as contract_mod
+from proxy import settings as settings_mod
 from proxy.contract import Contract
-from proxy.forward import Exchange, Forwarder, UpstreamFailure
+from proxy.forward import ClientFailure, Exchange, Forwarder, UpstreamFailure
 from proxy.metrics import Metrics
 from proxy.pipeline import Pipeline, Policy
 from proxy.request import ParsedRequest, inspect, wants_body, with_body
 from proxy.respond import Responder
 from proxy.settings import Settings
-from proxy.verdict import Reject
+from proxy.verdict import Forward, Reject, Verdict
 
 log = logging.getLogger("clever_proxy")
+
+
+class _WithoutRequestBytes(logging.Filter):
+    """aiohttp logs the exception of a request it could not parse or handle, and a parse error's text
+    quotes the raw request bytes (header lines, tokens included). Keep the exception's type and, for
+    the proxy's own failures, where it was raised; never its text. A malformed request is the
+    client's mistake: it is logged at info, not as an error of the proxy."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is None:
+            return True
+        message = record.getMessage()
+        if isinstance(exc, HttpProcessingError):
+            if not logging.getLogger(record.name).isEnabledFor(logging.INFO):
+                return False
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg, record.args = "%s: malformed request refused (%s)", (message, type(exc).__name__)
+        else:
+            where = "".join(traceback.format_tb(exc.__traceback__)).rstrip()
+            record.msg, record.args = "%s (%s)\n%s", (message, type(exc).__name__, where)
+        record.exc_info = None
+        record.exc_text = None
+        return True
+
+
+# aiohttp's connection-level log (parse errors, handler failures), kept free of request bytes.
+_http_log = logging.getLogger("clever_proxy.http")
+_http_log.addFilter(_WithoutRequestBytes())
 
 UPSTREAM_MESSAGES = {
     "connect": "clever-proxy could not reach Clever (connection failed)",
@@ -39,22 +75,42 @@ UPSTREAM_MESSAGES = {
 }
 
 
-class BodyTooLarge(Exception):
-    pass
+# After a 413, how long the rest of the refused body is read and dropped before the connection closes.
+DISCARD_SECONDS = 5.0
+# At shutdown, once the grace period is over: how long cancelled requests and idle connections get.
+CLOSE_SECONDS = 1.0
+
+CLIENT_MESSAGES = {
+    "body_too_large": "clever-proxy refused a request body larger than {limit} bytes",
+    "client_timeout": "clever-proxy did not receive the whole request body in time",
+    "bad_body": "clever-proxy could not read the request body (broken chunked encoding)",
+    "client_gone": "the client closed the connection before the request ended",
+    "not_proxied": "clever-proxy forwards requests to Clever; it does not open tunnels (CONNECT)",
+    "bad_target": "clever-proxy refused a request target with a '#' (HTTP allows none; send it as %23)",
+}
 
 
-async def read_body(request: web.BaseRequest, limit: int) -> bytes:
-    """The whole body, refusing anything over `limit` bytes before reading past it."""
+async def read_body(request: web.BaseRequest, limit: int, timeout: float) -> bytes:
+    """The whole body within `timeout` seconds, refusing anything over `limit` bytes before reading
+    past it; ClientFailure says why not."""
     length = request.content_length
     if length is not None and length > limit:
-        raise BodyTooLarge
+        raise ClientFailure("body_too_large", 413, limit)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.content.iter_any():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(timeout):
+            async for chunk in request.content.iter_any():
+                size += len(chunk)
+                if size > limit:
+                    raise ClientFailure("body_too_large", 413, limit)
+                chunks.append(chunk)
+    except TimeoutError:
+        raise ClientFailure("client_timeout", 408) from None
+    except OSError:  # the connection was lost mid-body
+        raise ClientFailure("client_gone", 499) from None
+    except RequestPayloadError:  # broken chunked framing
+        raise ClientFailure("bad_body", 400) from None
     return b"".join(chunks)
 
 
@@ -71,6 +127,13 @@ class ProxyState:
     ready: bool = False
     draining: bool = False
     in_flight: int = 0
+    handlers: set[asyncio.Task[Any]] = field(default_factory=set)  # one task per request in flight
+    # How to read the configuration again on SIGHUP: the --config path and the command-line values.
+    config_path: str | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    disagreements: shadow.DisagreementLog = field(
+        default_factory=lambda: shadow.DisagreementLog(logging.getLogger("clever_proxy.shadow"))
+    )
     _ids: itertools.count[int] = field(default_factory=itertools.count)
     _id_prefix: str = field(default_factory=lambda: f"{os.getpid():x}-{int(time.time()):x}")
 
@@ -80,7 +143,7 @@ class ProxyState:
 
 def build(settings: Settings, contract: Contract, registry: CollectorRegistry | None = None) -> ProxyState:
     registry = registry if registry is not None else CollectorRegistry()
-    policy = Policy(settings.enabled_rules, timedelta(seconds=settings.due_date_skew_seconds))
+    policy = Policy(settings.rule_modes, timedelta(seconds=settings.due_date_skew_seconds))
     return ProxyState(
         settings=settings,
         contract=contract,
@@ -92,52 +155,72 @@ def build(settings: Settings, contract: Contract, registry: CollectorRegistry | 
             total_timeout=settings.total_timeout,
             pool_size=settings.pool_size,
             x_forwarded=settings.x_forwarded,
+            max_streamed_body=settings.max_streamed_body_bytes,
+            body_timeout=settings.client_body_timeout,
         ),
         metrics=Metrics(registry, contract.route_labels()),
     )
 
 
 def make_handler(state: ProxyState):
-    contract = state.contract
-    pipeline = state.pipeline
-    responder = state.responder
+    # Settings, contract, pipeline and responder are read per request: a reload swaps them on `state`.
     metrics = state.metrics
-    max_body = state.settings.max_body_bytes
     perf = time.perf_counter
 
     async def handle(request: web.BaseRequest) -> web.StreamResponse:
         started = perf()
         state.in_flight += 1
         metrics.in_flight.inc()
+        task = asyncio.current_task()
+        if task is not None:
+            state.handlers.add(task)
         request_id = state.next_request_id()
+        contract = state.contract
         parsed = inspect(request.method, request.raw_path, request.headers, request.content_length, contract)
         route = metrics.route_label(parsed.route.template if parsed.route is not None else None)
         exchange = Exchange()
         rule = ""
         try:
+            if "#" in request.raw_path:
+                # HTTP allows no "#" in a request target, and yarl would cut it off as a fragment:
+                # the request cannot be forwarded as sent.
+                return await _client_failure(state, request, ClientFailure("bad_target", 400), exchange)
             if wants_body(parsed):
                 try:
-                    parsed = with_body(parsed, await read_body(request, max_body))
-                except BodyTooLarge:
-                    exchange.outcome = "proxy_error"
-                    exchange.status = 413
-                    return _too_large(state)
-            verdict = pipeline.run(parsed, datetime.now(UTC))
+                    settings = state.settings
+                    body = await read_body(request, settings.max_body_bytes, settings.client_body_timeout)
+                    parsed = with_body(parsed, body)
+                except ClientFailure as failure:
+                    return await _client_failure(state, request, failure, exchange)
+            verdict = _judge(state.pipeline, parsed)
             if type(verdict) is Reject:
                 rule = verdict.rule
                 exchange.outcome = "rejected"
                 metrics.rejected(rule)
-                response = responder.reject(verdict, parsed.accept_encoding, parsed.has_upgrade)
+                response = state.responder.reject(verdict, parsed.accept_encoding, parsed.has_upgrade)
                 exchange.status = response.status
                 return response
             metrics.forwarded(verdict.reason, verdict.stage)
             if verdict.reason == "check_error":
                 metrics.check_error(verdict.stage)
-            return await _forward(state, request, parsed, exchange)
+            # 4xx bodies are kept to compare shadow predictions and to spot rejections no rule predicted.
+            exchange.capture = verdict.predicted is not None or (
+                verdict.reason == "passed" and parsed.op is not None
+            )
+            response = await _forward(state, request, parsed, exchange)
+            if exchange.capture:
+                _compare_with_clever(state, verdict, exchange)
+            return response
+        except asyncio.CancelledError:
+            # Cut by the end of the shutdown grace period (or a second signal): no answer is sent.
+            exchange.outcome = "proxy_error"
+            exchange.status = exchange.status or 503
+            raise
         finally:
             elapsed = perf() - started
             state.in_flight -= 1
             metrics.in_flight.dec()
+            state.handlers.discard(task)  # type: ignore[arg-type]
             if exchange.upstream_seconds:
                 metrics.upstream_done(route, exchange.upstream_seconds)
             if exchange.error_kind:
@@ -160,13 +243,27 @@ def make_handler(state: ProxyState):
     return handle
 
 
-def _too_large(state: ProxyState) -> web.Response:
-    limit = state.settings.max_body_bytes
-    response = state.responder.proxy_error(
-        413, "body_too_large", f"clever-proxy refused a request body larger than {limit} bytes"
-    )
-    # The rest of the body was not read: the connection cannot be reused.
+async def _client_failure(
+    state: ProxyState, request: web.BaseRequest, failure: ClientFailure, exchange: Exchange
+) -> web.StreamResponse:
+    exchange.outcome = "proxy_error"
+    exchange.status = failure.status
+    message = CLIENT_MESSAGES[failure.kind].format(limit=failure.limit)
+    response = state.responder.proxy_error(failure.status, failure.kind, message)
+    # The rest of the body was not read: the connection cannot be reused. The answer goes out now, then
+    # what the client still sends is read and dropped for a while (closing on unread bytes resets the
+    # connection, which can destroy the answer before the client reads it): a few seconds after a 413,
+    # a second for a client that is too slow or sent broken framing, nothing for one that is gone.
     response.force_close()
+    with contextlib.suppress(ConnectionError):
+        await response.prepare(request)
+        await response.write_eof()
+    linger = DISCARD_SECONDS if failure.kind == "body_too_large" else CLOSE_SECONDS
+    with contextlib.suppress(TimeoutError, OSError, RequestPayloadError):
+        async with asyncio.timeout(linger):
+            while await request.content.readany():
+                pass
+    request.protocol.force_close()
     return response
 
 
@@ -175,6 +272,10 @@ async def _forward(
 ) -> web.StreamResponse:
     try:
         return await state.forwarder.send(request, parsed, exchange)
+    except ClientFailure as failure:
+        if failure.kind == "client_gone":
+            exchange.error_kind = "client_gone"
+        return await _client_failure(state, request, failure, exchange)
     except UpstreamFailure as failure:
         exchange.outcome = "upstream_error"
         exchange.error_kind = failure.kind
@@ -183,8 +284,123 @@ async def _forward(
         return state.responder.proxy_error(failure.status, failure.kind, UPSTREAM_MESSAGES[failure.kind])
 
 
+def _judge(pipeline: Pipeline, parsed: ParsedRequest) -> Verdict:
+    """The pipeline's verdict. The pipeline forwards when a stage raises; should it raise itself (a bug
+    outside any stage), the request is forwarded the same way rather than answered with a 500."""
+    try:
+        return pipeline.run(parsed, datetime.now(UTC))
+    except Exception as exc:
+        log.error("the check pipeline failed (%s); forwarding the request", type(exc).__name__)
+        return Forward("check_error", "")
+
+
+# Settings that shape listeners and the connection pool (key -> Settings field): a reload keeps the
+# running values and says so.
+RESTART_ONLY = {
+    "listen.host": "listen_host",
+    "listen.port": "listen_port",
+    "admin.host": "admin_host",
+    "admin.port": "admin_port",
+    "admin.reload_endpoint": "reload_endpoint",
+    "upstream.url": "upstream_url",
+    "upstream.pool_size": "pool_size",
+    "upstream.x_forwarded": "x_forwarded",
+}
+
+
+def reload(state: ProxyState) -> bool:
+    """Read the settings file and the contract again; swap them in only if both are valid. Requests in
+    flight finish with the configuration they started with."""
+    try:
+        settings = settings_mod.load(state.config_path, state.overrides)
+        contract = contract_mod.load(settings.contract_path)
+    except (settings_mod.SettingsError, contract_mod.ContractError) as exc:
+        log.error("configuration reload refused, the running configuration stays: %s", exc)
+        state.metrics.reloaded(False)
+        return False
+    fixed = [k for k in RESTART_ONLY if settings.values.get(k) != state.settings.values.get(k)]
+    if fixed:
+        log.warning(
+            "configuration reload: %s change only with a restart; running values kept", ", ".join(fixed)
+        )
+        kept = {RESTART_ONLY[k]: getattr(state.settings, RESTART_ONLY[k]) for k in fixed}
+        values = {**settings.values, **{k: state.settings.values[k] for k in fixed}}
+        settings = replace(settings, values=values, **kept)
+    state.pipeline = Pipeline(
+        contract, Policy(settings.rule_modes, timedelta(seconds=settings.due_date_skew_seconds))
+    )
+    state.responder = Responder(contract, settings.marker_header)
+    state.contract = contract
+    state.settings = settings
+    state.forwarder.set_timeouts(settings.connect_timeout, settings.total_timeout)
+    accesslog.configure(settings.log_level, settings.access_log)
+    state.metrics.reloaded(True)
+    log.info("configuration reloaded (generation %d)", int(state.metrics.config_generation._value.get()))
+    return True
+
+
+def _compare_with_clever(state: ProxyState, verdict: Forward, exchange: Exchange) -> None:
+    """Shadow mode: did Clever answer what the rule predicted? Otherwise: did Clever reject a request
+    the checks passed (a rule the contract does not know yet)?"""
+    if exchange.outcome != "forwarded":
+        return
+    body = None
+    if exchange.captured is not None:
+        body = shadow.decoded(exchange.captured, exchange.content_encoding)
+    predicted = verdict.predicted
+    if predicted is not None:
+        agree = body is not None and shadow.agrees(
+            state.responder, state.contract, predicted, exchange.status, body
+        )
+        state.metrics.shadow_result(predicted.rule, agree)
+        if not agree:
+            predicted_status = state.contract.responses[predicted.response].status
+            message = shadow.message_of(body) if body is not None else None
+            state.disagreements.record(predicted, predicted_status, exchange.status, message)
+    elif exchange.status == 400:
+        message = shadow.message_of(body) if body is not None else None
+        state.metrics.missed_rejection(shadow.message_class(state.contract, message))
+
+
 def _route_of(parsed: ParsedRequest) -> str:
     return parsed.route.template if parsed.route is not None else "(not a contract route)"
+
+
+class _Connection(RequestHandler):
+    """aiohttp's per-connection protocol, answering the errors it handles itself (a request it cannot
+    parse, over a size limit, or a handler that raised) the proxy's way: a marked JSON answer that
+    never quotes the request. aiohttp's own answer echoes the offending header line."""
+
+    responder: Responder
+
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        super().handle_error(request, status, exc, None)  # logs; raises if a response already began
+        if status < 500:
+            kind, text = "bad_request", "clever-proxy could not parse the request (malformed HTTP)"
+        else:
+            kind, text = "internal", "clever-proxy failed to handle the request"
+        response = self.responder.proxy_error(status, kind, text)
+        response.force_close()
+        return response
+
+
+class _Server(web.Server):
+    """web.Server whose connections are `_Connection`s."""
+
+    def __init__(self, handler: Any, responder: Responder, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self._responder = responder
+
+    def __call__(self) -> RequestHandler:
+        connection = _Connection(self, loop=self._loop, **self._kwargs)
+        connection.responder = self._responder
+        return connection
 
 
 # --- admin listener ----------------------------------------------------------------------------
@@ -210,6 +426,13 @@ def make_admin_app(state: ProxyState) -> web.Application:
     app.router.add_get("/metrics", metrics_view)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    if state.settings.reload_endpoint:
+
+        async def reload_view(request: web.Request) -> web.Response:
+            ok = reload(state)
+            return web.json_response({"reloaded": ok}, status=200 if ok else 422)
+
+        app.router.add_post("/-/reload", reload_view)
     return app
 
 
@@ -229,10 +452,21 @@ class RunningProxy:
     async def start(self) -> None:
         settings = self.state.settings
         await self.state.forwarder.start()
-        server = web.Server(make_handler(self.state), access_log=None)
-        self._proxy_runner = web.ServerRunner(
-            server, shutdown_timeout=settings.shutdown_grace_seconds, handle_signals=False
+        # Request bodies pass through as sent: a Content-Encoding is Clever's to judge, not ours to undo.
+        server = _Server(
+            make_handler(self.state),
+            self.state.responder,
+            access_log=None,
+            auto_decompress=False,
+            logger=_http_log,
+            keepalive_timeout=settings.client_idle_timeout,
+            max_line_size=settings.max_request_line_bytes,
+            max_field_size=settings.max_header_bytes,
+            max_headers=settings.max_headers,
         )
+        # `stop` drains within the grace period itself; aiohttp's own shutdown then only closes what is
+        # left (it would wait up to twice its timeout: once for handlers, once more after cancelling).
+        self._proxy_runner = web.ServerRunner(server, shutdown_timeout=CLOSE_SECONDS, handle_signals=False)
         await self._proxy_runner.setup()
         site = web.TCPSite(self._proxy_runner, settings.listen_host, settings.listen_port, reuse_address=True)
         await site.start()
@@ -245,15 +479,44 @@ class RunningProxy:
         self.state.ready = True
         self.state.metrics.ready.set(1)
 
-    async def stop(self) -> None:
-        """Readiness first, then stop accepting and let in-flight requests finish within the grace period."""
-        self.state.draining = True
-        self.state.metrics.ready.set(0)
-        if self._proxy_runner is not None:
-            await self._proxy_runner.cleanup()
-        await self.state.forwarder.close()
+    async def stop(self, cancel: asyncio.Event | None = None) -> None:
+        """Readiness off first; then stop accepting, let in-flight requests finish within the grace
+        period (or until `cancel` is set), cancel what is left, and close both listeners and the pool."""
+        state = self.state
+        state.draining = True
+        state.metrics.ready.set(0)
+        runner = self._proxy_runner
+        if runner is not None:
+            for site in list(runner.sites):
+                await site.stop()
+            if runner.server is not None:
+                runner.server.pre_shutdown()  # idle keep-alive connections close, busy ones after answering
+            loop = asyncio.get_running_loop()
+            await self._wait_for_handlers(loop.time() + state.settings.shutdown_grace_seconds, cancel)
+            left = set(state.handlers)
+            if left:
+                log.warning("cancelling %d request(s) still in flight", len(left))
+                for task in left:
+                    task.cancel()
+                await asyncio.wait(left, timeout=CLOSE_SECONDS)
+            await runner.cleanup()
+        await state.forwarder.close()
         if self._admin_runner is not None:
             await self._admin_runner.cleanup()
+
+    async def _wait_for_handlers(self, deadline: float, cancel: asyncio.Event | None) -> None:
+        loop = asyncio.get_running_loop()
+        cancelled = asyncio.ensure_future((cancel or asyncio.Event()).wait())
+        try:
+            while self.state.handlers and not cancelled.done():
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return
+                await asyncio.wait(
+                    {*self.state.handlers, cancelled}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+                )
+        finally:
+            cancelled.cancel()
 
 
 def _bound_port(site: web.TCPSite) -> int:
@@ -266,7 +529,7 @@ async def serve(state: ProxyState) -> None:
     """Run until SIGTERM/SIGINT; a second signal cancels the drain."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    main_task = asyncio.current_task()
+    cancel = asyncio.Event()
     signals = 0
     settings = state.settings
 
@@ -279,13 +542,12 @@ async def serve(state: ProxyState) -> None:
             stop.set()
             return
         log.warning("received a second signal: cancelling in-flight requests")
-        for task in asyncio.all_tasks(loop):
-            if task is not main_task:
-                task.cancel()
+        cancel.set()
 
     # Handlers go in before the listeners open, so that a signal is never the default (fatal) one.
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_signal, sig)
+    loop.add_signal_handler(signal.SIGHUP, reload, state)
     running = RunningProxy(state)
     await running.start()
     log.info(
@@ -297,5 +559,5 @@ async def serve(state: ProxyState) -> None:
         settings.upstream_url,
     )
     await stop.wait()
-    await running.stop()
+    await running.stop(cancel)
     log.info("clever-proxy stopped")

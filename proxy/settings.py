@@ -119,6 +119,24 @@ def _level(key: str, value: Any) -> str:
     return value
 
 
+MODES = ("enforce", "shadow", "off")
+
+
+def _mode(key: str, value: Any) -> str:
+    if value not in MODES:
+        raise SettingsError(f"{key}: expected one of {', '.join(MODES)}, got {value!r}")
+    return str(value)
+
+
+def _rule_mode(key: str, value: Any) -> str:
+    """A rule's own mode, or "default" to follow rules.mode; true/false mean enforce/off."""
+    if isinstance(value, bool):
+        return "enforce" if value else "off"
+    if value == "default":
+        return "default"
+    return _mode(key, value)
+
+
 def _header_name(key: str, value: Any) -> str:
     value = _str(key, value)
     if value and not all(c.isascii() and (c.isalnum() or c in "-_") for c in value):
@@ -132,18 +150,26 @@ KEYS: dict[str, Callable[[str, Any], Any]] = {
     "listen.port": _port,
     "admin.host": _host,
     "admin.port": _port,
+    "admin.reload_endpoint": _bool,
     "upstream.url": _url,
     "upstream.connect_timeout_seconds": _positive_seconds,
     "upstream.total_timeout_seconds": _positive_seconds,
     "upstream.pool_size": _positive_int,
     "upstream.x_forwarded": _bool,
     "limits.max_body_bytes": _positive_int,
+    "limits.max_streamed_body_bytes": _positive_int,
+    "limits.max_request_line_bytes": _positive_int,
+    "limits.max_header_bytes": _positive_int,
+    "limits.max_headers": _positive_int,
     "checks.contract": _str,
     "checks.due_date_skew_seconds": _seconds,
-    **{f"rules.{rule}": _bool for rule in RULE_NAMES},
+    "rules.mode": _mode,
+    **{f"rules.{rule}": _rule_mode for rule in RULE_NAMES},
     "logging.access_log": _bool,
     "logging.level": _level,
     "server.shutdown_grace_seconds": _seconds,
+    "server.client_idle_timeout_seconds": _positive_seconds,
+    "server.client_body_timeout_seconds": _positive_seconds,
     "server.marker_header": _header_name,
 }
 
@@ -154,6 +180,7 @@ class Settings:
     listen_port: int
     admin_host: str
     admin_port: int
+    reload_endpoint: bool
     upstream_url: str
     connect_timeout: float
     total_timeout: float
@@ -162,11 +189,18 @@ class Settings:
     max_body_bytes: int
     contract_path: Path
     due_date_skew_seconds: float
-    enabled_rules: frozenset[str]
+    default_mode: str
+    rule_modes: Mapping[str, str]  # every rule -> enforce, shadow or off (defaults resolved)
     access_log: bool
     log_level: str
     shutdown_grace_seconds: float
     marker_header: str
+    max_streamed_body_bytes: int
+    max_request_line_bytes: int
+    max_header_bytes: int
+    max_headers: int
+    client_idle_timeout: float
+    client_body_timeout: float
     values: Mapping[str, Any] = field(repr=False, default_factory=dict)
     sources: Mapping[str, str] = field(repr=False, default_factory=dict)
 
@@ -197,6 +231,8 @@ def _read_file(path: Path) -> dict[str, Any]:
 def _parse_env(key: str, text: str) -> Any:
     """Environment values are text: read them as the type the key's default has."""
     validator = KEYS[key]
+    if validator is _rule_mode and text.strip().lower() in ("true", "false"):
+        return text.strip().lower() == "true"
     if validator is _bool:
         lowered = text.strip().lower()
         if lowered in ("1", "true", "yes", "on"):
@@ -237,7 +273,12 @@ def load(
         for key, value in layer.items():
             if key not in KEYS:
                 raise SettingsError(f"{key}: unknown key (in {source})")
-            values[key] = KEYS[key](key, value)
+            try:
+                values[key] = KEYS[key](key, value)
+            except SettingsError as exc:
+                if source == "environment":
+                    raise SettingsError(f"{exc} (from {env_name(key)})") from None
+                raise
             sources[key] = source
             if base_dir is not None:
                 base_dirs[key] = base_dir
@@ -277,6 +318,7 @@ def load(
         listen_port=values["listen.port"],
         admin_host=values["admin.host"],
         admin_port=values["admin.port"],
+        reload_endpoint=values["admin.reload_endpoint"],
         upstream_url=values["upstream.url"],
         connect_timeout=values["upstream.connect_timeout_seconds"],
         total_timeout=values["upstream.total_timeout_seconds"],
@@ -285,11 +327,21 @@ def load(
         max_body_bytes=values["limits.max_body_bytes"],
         contract_path=contract,
         due_date_skew_seconds=values["checks.due_date_skew_seconds"],
-        enabled_rules=frozenset(r for r in RULE_NAMES if values[f"rules.{r}"]),
+        default_mode=values["rules.mode"],
+        rule_modes={
+            r: values["rules.mode"] if values[f"rules.{r}"] == "default" else values[f"rules.{r}"]
+            for r in RULE_NAMES
+        },
         access_log=values["logging.access_log"],
         log_level=values["logging.level"],
         shutdown_grace_seconds=values["server.shutdown_grace_seconds"],
         marker_header=values["server.marker_header"],
+        max_streamed_body_bytes=values["limits.max_streamed_body_bytes"],
+        max_request_line_bytes=values["limits.max_request_line_bytes"],
+        max_header_bytes=values["limits.max_header_bytes"],
+        max_headers=values["limits.max_headers"],
+        client_idle_timeout=values["server.client_idle_timeout_seconds"],
+        client_body_timeout=values["server.client_body_timeout_seconds"],
         values=dict(values),
         sources=dict(sources),
     )

@@ -77,7 +77,7 @@ async def upstream() -> AsyncIterator[Upstream]:
         behaviour = state.behaviours.get(request.path, _default_answer)
         return await behaviour(request, body)
 
-    server = web.Server(handler, client_max_size=64 * 1024 * 1024)
+    server = web.Server(handler, auto_decompress=False)  # record bodies exactly as they arrive
     runner = web.ServerRunner(server, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

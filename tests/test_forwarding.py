@@ -80,9 +80,12 @@ async def test_x_forwarded_appends_and_can_be_switched_off(
     upstream: Upstream, start_proxy: ProxyFactory
 ) -> None:
     proxy = await start_proxy(upstream.url)
-    async with aiohttp.ClientSession() as client, client.get(
-        f"http://127.0.0.1:{proxy.port}/v3.0/me", headers={"X-Forwarded-For": "203.0.113.9"}
-    ) as resp:
+    async with (
+        aiohttp.ClientSession() as client,
+        client.get(
+            f"http://127.0.0.1:{proxy.port}/v3.0/me", headers={"X-Forwarded-For": "203.0.113.9"}
+        ) as resp,
+    ):
         await resp.read()
     assert upstream.last.header("X-Forwarded-For") == ["203.0.113.9, 127.0.0.1"]
     quiet = await start_proxy(upstream.url, **{"upstream.x_forwarded": False})
@@ -161,9 +164,10 @@ async def test_response_passthrough_keeps_status_headers_and_gzip_bytes(
 
     upstream.behaviours["/v3.0/gz"] = gz
     proxy = await start_proxy(upstream.url)
-    async with aiohttp.ClientSession(auto_decompress=False) as client, client.get(
-        f"http://127.0.0.1:{proxy.port}/v3.0/gz", headers={"Accept-Encoding": "gzip"}
-    ) as resp:
+    async with (
+        aiohttp.ClientSession(auto_decompress=False) as client,
+        client.get(f"http://127.0.0.1:{proxy.port}/v3.0/gz", headers={"Accept-Encoding": "gzip"}) as resp,
+    ):
         raw = await resp.read()
         assert resp.status == 207
         assert resp.headers["Content-Encoding"] == "gzip"
@@ -182,10 +186,13 @@ async def test_empty_delete_answer_stays_empty_without_content_type(
     path = f"/v3.1/sections/{SECTION}/assignments/{ASSIGNMENT}"
     upstream.behaviours[path] = deleted
     proxy = await start_proxy(upstream.url)
-    async with aiohttp.ClientSession() as client, client.delete(
-        f"http://127.0.0.1:{proxy.port}{path}",
-        headers={"Authorization": "Bearer t", "Content-Type": "application/json"},
-    ) as resp:
+    async with (
+        aiohttp.ClientSession() as client,
+        client.delete(
+            f"http://127.0.0.1:{proxy.port}{path}",
+            headers={"Authorization": "Bearer t", "Content-Type": "application/json"},
+        ) as resp,
+    ):
         assert resp.status == 200
         assert await resp.read() == b""
         assert "Content-Type" not in resp.headers
@@ -222,11 +229,14 @@ async def test_slow_upstream_is_a_marked_504_and_the_write_is_sent_once(
     proxy = await start_proxy(
         upstream.url, **{"upstream.total_timeout_seconds": 0.3, "upstream.connect_timeout_seconds": 0.3}
     )
-    async with aiohttp.ClientSession() as client, client.patch(
-        f"http://127.0.0.1:{proxy.port}{GRADE_PATH}",
-        data=b'{"grade_points":1}',
-        headers={"Authorization": "Bearer t"},
-    ) as resp:
+    async with (
+        aiohttp.ClientSession() as client,
+        client.patch(
+            f"http://127.0.0.1:{proxy.port}{GRADE_PATH}",
+            data=b'{"grade_points":1}',
+            headers={"Authorization": "Bearer t"},
+        ) as resp,
+    ):
         assert resp.status == 504
         assert resp.headers["X-Clever-Proxy"] == "error; kind=timeout"
         assert "could not reach Clever" in (await resp.json())["message"]
@@ -238,12 +248,29 @@ async def test_body_over_the_limit_is_a_413_and_never_forwarded(
     upstream: Upstream, start_proxy: ProxyFactory
 ) -> None:
     proxy = await start_proxy(upstream.url, **{"limits.max_body_bytes": 1000})
-    async with aiohttp.ClientSession() as client, client.patch(
-        f"http://127.0.0.1:{proxy.port}{GRADE_PATH}",
-        data=b'{"grade_comment":"' + b"x" * 2000 + b'"}',
-        headers={"Authorization": "Bearer t"},
-    ) as resp:
+    async with (
+        aiohttp.ClientSession() as client,
+        client.patch(
+            f"http://127.0.0.1:{proxy.port}{GRADE_PATH}",
+            data=b'{"grade_comment":"' + b"x" * 2000 + b'"}',
+            headers={"Authorization": "Bearer t"},
+        ) as resp,
+    ):
         assert resp.status == 413
         assert resp.headers["X-Clever-Proxy"] == "error; kind=body_too_large"
         assert "1000 bytes" in (await resp.json())["message"]
+    assert upstream.received == []
+
+
+async def test_a_raw_hash_in_the_target_is_refused_not_cut(
+    upstream: Upstream, start_proxy: ProxyFactory
+) -> None:
+    # HTTP allows no "#" in a request target; forwarding would silently drop what follows it.
+    proxy = await start_proxy(upstream.url)
+    path = f"/v3.1/sections/{SECTION}/assignments/{ASSIGNMENT}"
+    answer = await raw_exchange(
+        proxy.port, f"GET {path}#frag HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+    )
+    assert answer.startswith(b"HTTP/1.1 400")
+    assert b"X-Clever-Proxy: error; kind=bad_target" in answer
     assert upstream.received == []

@@ -1,0 +1,257 @@
+"""Client faults: clients that vanish mid-request, trickle bytes, or never finish, against the real proxy.
+
+Nothing a client does may leave a request half-forwarded (the upstream never sees a partial body as a
+whole request), tie up the proxy past the configured timeouts, or leave tasks and connections behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+import aiohttp
+
+from tests.conftest import ProxyFactory, wait_until
+from tests.reliability.conftest import SecretsWatch
+from tests.reliability.harness import (
+    AUTH,
+    GRADE,
+    TOKEN,
+    FaultUpstream,
+    big_response,
+    body_of,
+    header_of,
+    metric,
+    probe,
+    proxy_tasks,
+    settle,
+    status_of,
+)
+
+STREAMED = "/v3.0/uploads"
+
+
+def _head(method: str, path: str, *lines: str) -> bytes:
+    return (
+        f"{method} {path} HTTP/1.1\r\nHost: clever.test\r\nAuthorization: Bearer {TOKEN}\r\n"
+        + "".join(f"{line}\r\n" for line in lines)
+        + "\r\n"
+    ).encode()
+
+
+async def _open(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    return await asyncio.open_connection("127.0.0.1", port)
+
+
+def _no_errors_logged(watch: SecretsWatch) -> None:
+    errors = [line for line in watch.handler.lines if line.startswith(("ERROR", "CRITICAL"))]
+    assert errors == []
+
+
+async def test_client_gone_mid_upload_on_a_validated_route(
+    fault_upstream: FaultUpstream, start_proxy: ProxyFactory, secrets_watch: SecretsWatch
+) -> None:
+    proxy = await start_proxy(fault_upstream.url)
+    baseline = proxy_tasks(fault_upstream)
+    _, writer = await _open(proxy.port)
+    writer.write(_head("PATCH", GRADE, "Content-Length: 5000") + b'{"grade_points": 1')
+    await writer.drain()
+    await wait_until(lambda: proxy.state.in_flight == 1)
+    writer.close()
+    await wait_until(lambda: proxy.state.in_flight == 0)
+    assert fault_upstream.connections == 0
+    route = "/v3.1/sections/{section_id}/assignments/{assignment_id}/submissions/{user_id}"
+    labels = {"route": route, "method": "PATCH", "outcome": "proxy_error", "status_class": "4xx"}
+    assert metric(proxy, "clever_proxy_requests_total", **labels) == 1
+    _no_errors_logged(secrets_watch)
+    await settle(proxy, baseline, fault_upstream)
+    assert (await probe(proxy, fault_upstream)).status == 200
+
+
+async def test_client_gone_mid_upload_of_a_streamed_body_never_completes_upstream(
+    fault_upstream: FaultUpstream, start_proxy: ProxyFactory, secrets_watch: SecretsWatch
+) -> None:
+    proxy = await start_proxy(fault_upstream.url)
+    baseline = proxy_tasks(fault_upstream)
+    for framing in ("Content-Length: 1000000", "Transfer-Encoding: chunked"):
+        before = len(fault_upstream.raw)
+        _, writer = await _open(proxy.port)
+        writer.write(_head("POST", STREAMED, framing))
+        piece = b"p" * 100_000
+        chunked = framing.startswith("Transfer")
+        writer.write((b"%x\r\n" % len(piece) + piece + b"\r\n") if chunked else piece)
+        await writer.drain()
+        await wait_until(
+            lambda b=before: len(fault_upstream.raw) > b and len(fault_upstream.raw[b + 1]) > 50_000
+        )
+        writer.close()
+        await wait_until(lambda: proxy.state.in_flight == 0)
+        await wait_until(lambda: len(fault_upstream.requests) == len(fault_upstream.raw))
+        seen = fault_upstream.requests[-1]
+        assert seen.path == STREAMED and not seen.complete and not seen.handled, framing
+        if chunked:
+            assert not bytes(fault_upstream.raw[seen.conn]).endswith(b"0\r\n\r\n")
+    assert metric(proxy, "clever_proxy_upstream_errors_total", kind="client_gone") == 2
+    assert metric(proxy, "clever_proxy_upstream_errors_total", kind="protocol") == 0
+    _no_errors_logged(secrets_watch)
+    await settle(proxy, baseline, fault_upstream)
+    assert (await probe(proxy, fault_upstream)).status == 200
+
+
+async def test_client_gone_mid_download_closes_the_upstream_connection(
+    fault_upstream: FaultUpstream, start_proxy: ProxyFactory, secrets_watch: SecretsWatch
+) -> None:
+    fault_upstream.behaviours["/v3.0/export"] = big_response(50 * 1024 * 1024)
+    proxy = await start_proxy(fault_upstream.url)
+    baseline = proxy_tasks(fault_upstream)
+    reader, writer = await _open(proxy.port)
+    writer.write(_head("GET", "/v3.0/export"))
+    await writer.drain()
+    await reader.readexactly(1 << 20)
+    writer.close()
+    await wait_until(lambda: proxy.state.in_flight == 0)
+    assert metric(proxy, "clever_proxy_upstream_errors_total", kind="client_gone") == 1
+    assert metric(proxy, "clever_proxy_upstream_errors_total", kind="protocol") == 0
+    _no_errors_logged(secrets_watch)
+    await settle(proxy, baseline, fault_upstream)  # the half-read upstream connection was not pooled
+    assert (await probe(proxy, fault_upstream)).status == 200
+
+
+async def test_a_head_sent_a_byte_at_a_time_is_cut_at_the_idle_timeout_and_others_are_served(
+    fault_upstream: FaultUpstream, start_proxy: ProxyFactory
+) -> None:
+    proxy = await start_proxy(fault_upstream.url, **{"server.client_idle_timeout_seconds": 1.0})
+    baseline = proxy_tasks(fault_upstream)
+    reader, writer = await _open(proxy.port)
+    started = time.monotonic()
+    request = _head("GET", "/v3.0/me") * 3
+
+    async def drip() -> None:
+        with contextlib.suppress(ConnectionError):
+            for byte in request:
+                writer.write(bytes([byte]))
+                await writer.drain()
+                await asyncio.sleep(0.05)
+
+    dripping = asyncio.create_task(drip())
+    # Meanwhile other clients are served at once.
+    for _ in range(5):
+        t0 = time.monotonic()
+        assert (await probe(proxy, fault_upstream)).status == 200
+        assert time.monotonic() - t0 < 0.5
+    closed = await asyncio.wait_for(reader.read(), 5)
+    elapsed = time.monotonic() - started
+    dripping.cancel()
+    await asyncio.gather(dripping, return_exceptions=True)
+    writer.close()
+    assert closed == b""  # cut without an answer: no request ever arrived
+    assert 0.9 <= elapsed < 2.5, elapsed
+    assert [r.path for r in fault_upstream.requests] == ["/v3.0/probe"] * 5
+    await settle(proxy, baseline, fault_upstream)
+
+
+async def test_an_idle_keep_alive_connection_is_closed_at_the_idle_timeout(
+    fault_upstream: FaultUpstream, start_proxy: ProxyFactory
+) -> None:
+    proxy = await start_proxy(fault_upstream.url, **{"server.client_idle_timeout_seconds": 0.5})
+    baseline = proxy_tasks(fault_upstream)
+    reader, writer = await _open(proxy.port)
+    writer.write(_head("GET", "/v3.0/me"))
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    assert status_of(head) == 200
+    length = int(header_of(head, "Content-Length") or 0)
+    await reader.readexactly(length)
+    started = time.monotonic()
+    assert await asyncio.wait_for(reader.read(), 5) == b""
+    assert 0.4 <= time.monotonic() - started < 2.0
+    writer.close()
+    await settle(proxy, baseline, fault_upstream)
+
+
+async def test_a_body_slower_than_the_body_timeout_gets_a_408_on_a_validated_route(
+    fault_upstream: FaultUpstream, start_proxy: ProxyFactory
+) -> None:
+    proxy = await start_proxy(fault_upstream.url, **{"server.client_body_timeout_seconds": 0.5})
+    baseline = proxy_tasks(fault_upstream)
+    reader, writer = await _open(proxy.port)
+    writer.write(_head("PATCH", GRADE, "Content-Length: 200"))
+    started = time.monotonic()
+
+    async def drip() -> None:
+        with contextlib.suppress(ConnectionError):
+            for _ in range(200):
+                writer.write(b" ")
+                await writer.drain()
+                await asyncio.sleep(0.05)
+
+    dripping = asyncio.create_task(drip())
+    reply = await asyncio.wait_for(reader.read(), 5)
+    dripping.cancel()
+    await asyncio.gather(dripping, return_exceptions=True)
+    writer.close()
+    assert status_of(reply) == 408
+    assert header_of(reply, "X-Clever-Proxy") == "error; kind=client_timeout"
+    assert b"did not receive the whole request body in time" in body_of(reply)
+    assert 0.4 <= time.monotonic() - started < 2.0
+    assert fault_upstream.connections == 0
+    await settle(proxy, baseline, fault_upstream)
+
+
+async def test_a_streamed_body_slower_than_the_body_timeout_never_completes_upstream(
+    fault_upstream: FaultUpstream, start_proxy: ProxyFactory
+) -> None:
+    proxy = await start_proxy(fault_upstream.url, **{"server.client_body_timeout_seconds": 0.5})
+    baseline = proxy_tasks(fault_upstream)
+    for framing in ("Content-Length: 200", "Transfer-Encoding: chunked"):
+        reader, writer = await _open(proxy.port)
+        writer.write(_head("POST", STREAMED, framing))
+        chunked = framing.startswith("Transfer")
+
+        async def drip(writer: asyncio.StreamWriter = writer, chunked: bool = chunked) -> None:
+            with contextlib.suppress(ConnectionError):
+                for _ in range(200):
+                    writer.write(b"1\r\nx\r\n" if chunked else b"x")
+                    await writer.drain()
+                    await asyncio.sleep(0.05)
+
+        dripping = asyncio.create_task(drip())
+        reply = await asyncio.wait_for(reader.read(), 5)
+        dripping.cancel()
+        await asyncio.gather(dripping, return_exceptions=True)
+        writer.close()
+        assert status_of(reply) == 408, framing
+        assert header_of(reply, "X-Clever-Proxy") == "error; kind=client_timeout"
+        await wait_until(lambda: len(fault_upstream.requests) == len(fault_upstream.raw))
+        seen = fault_upstream.requests[-1]
+        assert not seen.complete and not seen.handled
+    await settle(proxy, baseline, fault_upstream)
+    assert (await probe(proxy, fault_upstream)).status == 200
+
+
+async def test_many_sequential_disconnects_leave_nothing_behind(
+    fault_upstream: FaultUpstream, start_proxy: ProxyFactory
+) -> None:
+    """Every way of hanging up, 30 times each, interleaved with good requests."""
+    proxy = await start_proxy(fault_upstream.url)
+    baseline = proxy_tasks(fault_upstream)
+    shapes = [
+        b"GET /v3.0/me HTT",
+        _head("PATCH", GRADE, "Content-Length: 100")[:-10],
+        _head("PATCH", GRADE, "Content-Length: 100") + b"{",
+        _head("POST", STREAMED, "Transfer-Encoding: chunked") + b"5\r\nab",
+        _head("GET", "/v3.0/me"),  # gone before the answer
+    ]
+    async with aiohttp.ClientSession() as client:
+        for _ in range(30):
+            for shape in shapes:
+                _, writer = await _open(proxy.port)
+                writer.write(shape)
+                await writer.drain()
+                writer.transport.abort()
+            async with client.get(f"http://127.0.0.1:{proxy.port}/v3.0/ok", headers=AUTH) as resp:
+                assert resp.status == 200
+    await wait_until(lambda: proxy.state.in_flight == 0)
+    assert all(not r.handled or r.path in ("/v3.0/ok", "/v3.0/me") for r in fault_upstream.requests)
+    await settle(proxy, baseline, fault_upstream)
