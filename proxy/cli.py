@@ -102,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     file=sys.stdout,
                 )
                 return 0
-            return _serve(settings, contract)
+            return _serve(settings, contract, args.config, _overrides(args))
         if args.command == "demo":
             return asyncio.run(_demo(args.examples))
         return _sandbox(args)
@@ -110,12 +110,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(str(exc))
 
 
-def _serve(settings: settings_mod.Settings, contract: contract_mod.Contract) -> int:
+def _serve(
+    settings: settings_mod.Settings,
+    contract: contract_mod.Contract,
+    config: str | None,
+    overrides: dict[str, Any],
+) -> int:
     from proxy.server import build, serve
 
     accesslog.configure(settings.log_level, settings.access_log)
+    state = build(settings, contract)
+    state.config_path, state.overrides = config, overrides
     try:
-        asyncio.run(serve(build(settings, contract)))
+        asyncio.run(serve(state))
     except OSError as exc:
         _fail(f"cannot listen: {exc.strerror or exc}")
     return 0

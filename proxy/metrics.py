@@ -15,13 +15,15 @@ from prometheus_client.metrics import MetricWrapperBase
 
 import proxy
 from proxy.contract import RULE_NAMES, STAGE_NAMES
+from proxy.shadow import MESSAGE_CLASSES
 
 OTHER = "other"
 METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE", "HEAD", "OPTIONS")
 OUTCOMES = ("forwarded", "rejected", "upstream_error", "proxy_error")
 STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
 UPSTREAM_ERROR_KINDS = ("connect", "timeout", "protocol", "client_gone")
-FORWARD_REASONS = ("passed", "not_a_route", "uncertain", "rule_off", "check_error")
+FORWARD_REASONS = ("passed", "not_a_route", "uncertain", "rule_off", "shadow", "check_error")
+SHADOW_RESULTS = ("agree", "disagree")
 
 # Latency buckets (seconds): local answers take tens of microseconds, Clever writes up to a minute.
 DURATION_BUCKETS = (
@@ -87,6 +89,33 @@ class Metrics:
             buckets=DURATION_BUCKETS,
             registry=registry,
         )
+        self.shadow_verdicts = Counter(
+            "clever_proxy_shadow_verdicts",
+            "Shadow-mode predictions compared with Clever's answer, by rule and result (agree, disagree).",
+            ("rule", "result"),
+            registry=registry,
+        )
+        self.missed = Counter(
+            "clever_proxy_missed_rejections",
+            "Forwarded requests the checks let pass but Clever rejected with a 400, by message class.",
+            ("message_class",),
+            registry=registry,
+        )
+        self.config_generation = Gauge(
+            "clever_proxy_config_generation",
+            "How many times the configuration was loaded (1 at start, +1 per successful reload).",
+            registry=registry,
+        )
+        self.config_reload_success = Gauge(
+            "clever_proxy_config_last_reload_success",
+            "1 if the last configuration load or reload succeeded, 0 if it was refused.",
+            registry=registry,
+        )
+        self.config_reload_time = Gauge(
+            "clever_proxy_config_last_reload_timestamp_seconds",
+            "When the configuration was last loaded or a reload was attempted (Unix time).",
+            registry=registry,
+        )
         self.in_flight = Gauge(
             "clever_proxy_in_flight_requests", "Requests being handled right now.", registry=registry
         )
@@ -124,6 +153,11 @@ class Metrics:
         self._upstream_duration = _bind(self.upstream_duration, (*routes, OTHER))
         self._upstream_errors = _bind(self.upstream_errors, UPSTREAM_ERROR_KINDS)
         self._check_errors = _bind(self.check_errors, STAGE_NAMES)
+        self._shadow = _bind(self.shadow_verdicts, RULE_NAMES, SHADOW_RESULTS)
+        self._missed = _bind(self.missed, MESSAGE_CLASSES)
+        self.config_generation.set(1)
+        self.config_reload_success.set(1)
+        self.config_reload_time.set_to_current_time()
         self._upstream_calls_saved = self.upstream_calls_saved
 
     def route_label(self, template: str | None) -> str:
@@ -157,6 +191,18 @@ class Metrics:
 
     def upstream_error(self, kind: str) -> None:
         self._upstream_errors[(kind,)].inc()  # type: ignore[attr-defined]
+
+    def shadow_result(self, rule: str, agree: bool) -> None:
+        self._shadow[(rule, "agree" if agree else "disagree")].inc()  # type: ignore[attr-defined]
+
+    def missed_rejection(self, message_class: str) -> None:
+        self._missed[(message_class,)].inc()  # type: ignore[attr-defined]
+
+    def reloaded(self, ok: bool) -> None:
+        if ok:
+            self.config_generation.inc()
+        self.config_reload_success.set(1 if ok else 0)
+        self.config_reload_time.set_to_current_time()
 
     def check_error(self, stage: str) -> None:
         child = self._check_errors.get((stage,))

@@ -1,15 +1,19 @@
 """Runs the contract's stages in order; the first stage with a verdict decides.
 
-Rules: a rejection from a rule that is switched off becomes a Forward (a later stage must not answer
-for a request an earlier one would have failed); a stage that raises is a bug, logged and counted by
-the caller, and the request is forwarded. The pipeline reads no clock: `now` is passed in.
+Rules: each rule has a mode. `enforce` answers locally; `shadow` forwards and carries the predicted
+answer so that it can be compared with Clever's; `off` forwards. A rule not enforced stops the run
+there: a later stage must not answer for a request an earlier one would have failed. A stage that
+raises is a bug, logged and counted by the caller, and the request is forwarded. The pipeline reads no
+clock: `now` is passed in.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import MappingProxyType
 
 from proxy.checks import STAGES, CheckState, Stage
 from proxy.contract import RULE_NAMES, Contract
@@ -19,20 +23,30 @@ from proxy.verdict import PASSED, Forward, Reject, Verdict
 log = logging.getLogger("clever_proxy")
 
 
+MODES = ("enforce", "shadow", "off")
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """The operator's choices that shape verdicts: which rules answer locally, and the clock margin."""
+    """The operator's choices that shape verdicts: each rule's mode, and the clock margin."""
 
-    enabled_rules: frozenset[str] = frozenset(RULE_NAMES)
+    rule_modes: Mapping[str, str] = field(
+        default_factory=lambda: MappingProxyType(dict.fromkeys(RULE_NAMES, "enforce"))
+    )
     due_date_skew: timedelta = timedelta(minutes=5)
+
+    @classmethod
+    def with_modes(cls, default: str, overrides: Mapping[str, str] | None = None, **kw: timedelta) -> Policy:
+        modes = {rule: (overrides or {}).get(rule, default) for rule in RULE_NAMES}
+        return cls(MappingProxyType(modes), **kw)
 
 
 class Pipeline:
-    __slots__ = ("_contract", "_enabled", "_skew", "_stages")
+    __slots__ = ("_contract", "_modes", "_skew", "_stages")
 
     def __init__(self, contract: Contract, policy: Policy) -> None:
         self._contract = contract
-        self._enabled = policy.enabled_rules
+        self._modes = policy.rule_modes
         self._skew = policy.due_date_skew
         self._stages: tuple[tuple[str, str, Stage], ...] = tuple(
             (s.name, s.rule, STAGES[s.name]) for s in contract.stages
@@ -54,7 +68,11 @@ class Pipeline:
                 return Forward("check_error", name)
             if verdict is None:
                 continue
-            if type(verdict) is Reject and rule not in self._enabled:
-                return Forward("rule_off", name)
+            if type(verdict) is Reject:
+                mode = self._modes.get(rule, "enforce")
+                if mode == "shadow":
+                    return Forward("shadow", name, verdict)
+                if mode != "enforce":
+                    return Forward("rule_off", name)
             return verdict
         return PASSED

@@ -21,10 +21,12 @@ class Reject:
 
 @dataclass(frozen=True, slots=True)
 class Forward:
-    """Send upstream. `reason` says why: passed, uncertain, a rule switched off, a check error, ..."""
+    """Send upstream. `reason` says why: passed, uncertain, a rule switched off or in shadow mode, a
+    check error, ... In shadow mode `predicted` holds the answer the rule would have given."""
 
     reason: str
     stage: str = ""
+    predicted: Reject | None = None
 
 
 Verdict = Reject | Forward
@@ -33,6 +35,7 @@ Verdict = Reject | Forward
 class Uncertain(Exception):
     """Raised by contract-level helpers (never by checks) when an input's verdict depends on something
     the evidence does not settle; the check that called them forwards the request."""
+
 
 PASSED = Forward("passed")
 NOT_A_ROUTE = Forward("not_a_route", "method")

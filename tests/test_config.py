@@ -39,7 +39,7 @@ def test_defaults_come_from_the_packaged_file() -> None:
         9090,
     )
     assert s.upstream_url == "https://api.clever.com"
-    assert s.enabled_rules == frozenset(contract_mod.RULE_NAMES)
+    assert s.rule_modes == dict.fromkeys(contract_mod.RULE_NAMES, "enforce")
     assert s.contract_path == ROOT / "config" / "contract.toml"
     assert set(s.sources.values()) == {"defaults"}
 
@@ -57,7 +57,7 @@ def test_file_then_environment_then_flags(tmp_path: Path) -> None:
     assert s.listen_port == 7002 and s.sources["listen.port"] == "command line"
     assert s.listen_host == "0.0.0.0" and s.sources["listen.host"] == str(cfg)
     assert s.upstream_url == "http://clever.internal:8443"
-    assert "schema" not in s.enabled_rules and s.sources["rules.schema"] == "environment"
+    assert s.rule_modes["schema"] == "off" and s.sources["rules.schema"] == "environment"
 
 
 def test_relative_contract_path_is_relative_to_the_file_that_sets_it(tmp_path: Path) -> None:
@@ -80,7 +80,8 @@ def test_relative_contract_path_is_relative_to_the_file_that_sets_it(tmp_path: P
             "[upstream]\ntotal_timeout_seconds = -1\n",
             "upstream.total_timeout_seconds: must be a finite number",
         ),
-        ("[rules]\nschema = 1\n", "rules.schema: expected true or false"),
+        ("[rules]\nschema = 1\n", "rules.schema: expected one of enforce, shadow, off, got 1"),
+        ('[rules]\nmode = "watch"\n', "rules.mode: expected one of enforce, shadow, off"),
         ('[logging]\nlevel = "loud"\n', "logging.level: expected one of"),
         ("listen = 3\n", "listen: expected a [listen] table"),
         ("[listen\n", "not valid TOML"),
@@ -117,7 +118,7 @@ def test_kubernetes_service_links_are_not_mistaken_for_settings() -> None:
         ),
         (
             {"CLEVER_PROXY_RULES_AUTH": "maybe"},
-            "rules.auth (from CLEVER_PROXY_RULES_AUTH): expected true or false",
+            "rules.auth: expected one of enforce, shadow, off, got 'maybe' (from CLEVER_PROXY_RULES_AUTH)",
         ),
     ],
 )

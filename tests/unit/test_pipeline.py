@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from proxy import contract as contract_mod
-from proxy.contract import RULE_NAMES, Contract
+from proxy.contract import Contract
 from proxy.pipeline import Pipeline, Policy
 from proxy.verdict import Forward, Reject
 from tests.factories import parsed
@@ -67,9 +68,15 @@ def test_one_uncertain_field_makes_the_whole_schema_stage_uncertain(pipeline: Pi
 
 
 def test_a_switched_off_rule_forwards_instead_of_letting_a_later_stage_answer(contract: Contract) -> None:
-    off = Pipeline(contract, Policy(enabled_rules=frozenset(RULE_NAMES) - {"json"}))
+    off = Pipeline(contract, Policy.with_modes("enforce", {"json": "off"}))
     v = off.run(parsed(contract, "POST", "/v3.1/sections/abc/assignments", b"{"), NOW)
     assert v == Forward("rule_off", "json")
+
+
+def test_a_shadowed_rule_forwards_with_its_prediction(contract: Contract) -> None:
+    shadow = Pipeline(contract, Policy.with_modes("shadow"))
+    v = shadow.run(parsed(contract, "POST", "/v3.1/sections/abc/assignments", b"{"), NOW)
+    assert v == Forward("shadow", "json", Reject("json", "json", "bad_request", "unexpected EOF"))
 
 
 def test_a_stage_that_raises_forwards_the_request(
@@ -77,7 +84,12 @@ def test_a_stage_that_raises_forwards_the_request(
 ) -> None:
     req = parsed(pipeline.contract, "GET", f"/v3.1/sections/{SECTION}/assignments/{ASSIGNMENT}")
     broken = replace(req, path_vars={})  # inconsistent on purpose: path_format will raise KeyError
-    assert pipeline.run(broken, NOW) == Forward("check_error", "path_format")
+    logger = logging.getLogger("clever_proxy")  # may not propagate once a running proxy set logging up
+    logger.addHandler(caplog.handler)
+    try:
+        assert pipeline.run(broken, NOW) == Forward("check_error", "path_format")
+    finally:
+        logger.removeHandler(caplog.handler)
     assert "path_format failed (KeyError)" in caplog.text
 
 
@@ -126,3 +138,35 @@ def test_zone_offsets_later_go_refuses_make_the_body_uncertain(
         assert v == Forward("uncertain", "json")
     else:
         assert isinstance(v, Reject) and v.rule == "json" and "max_attempts" in v.message
+
+
+def test_repeated_rejections_keep_no_memory(pipeline: Pipeline) -> None:
+    """Regression: a shared exception instance once chained every raise's traceback (and frames)."""
+    import gc
+    import tracemalloc
+
+    target = f"/v3.1/sections/{SECTION}/assignments"
+    bodies = [
+        b'{"assignee_mode": ,}',
+        b'{"title":5}',
+        b'{"due_date":"2024-02-30"}',
+        b'{"submission_types":["x"]}',
+    ]
+    requests = [parsed(pipeline.contract, "POST", target, body) for body in bodies]
+
+    def rounds(n: int) -> None:
+        for _ in range(n):
+            for req in requests:
+                assert isinstance(pipeline.run(req, NOW), Reject)
+
+    tracemalloc.start()
+    try:
+        rounds(200)
+        gc.collect()
+        before = tracemalloc.get_traced_memory()[0]
+        rounds(2000)
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 256 * 1024, f"{grown} bytes kept after 8000 rejections"

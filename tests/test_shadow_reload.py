@@ -1,0 +1,113 @@
+"""Shadow mode against a Clever stand-in, missed rejections, and configuration reload."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from proxy import contract as contract_mod
+from proxy.sandbox import DEFAULT_TOKEN, Sandbox
+from proxy.server import reload
+from tests.conftest import ProxyFactory, Upstream
+
+SECTION = "5f1b2c3d4e5f6a7b8c9d0e1f"
+CREATE = f"/v3.1/sections/{SECTION}/assignments"
+AUTH = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
+
+
+@pytest.fixture
+async def clever_stand_in() -> str:
+    runner = web.AppRunner(Sandbox(contract_mod.load()).app())
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    yield f"http://127.0.0.1:{port}"  # type: ignore[misc]
+    await runner.cleanup()
+
+
+def sample(proxy, name: str, **labels: str) -> float:
+    return proxy.state.metrics.registry.get_sample_value(name, labels) or 0.0
+
+
+async def test_shadow_mode_forwards_and_counts_agreement(
+    clever_stand_in: str, start_proxy: ProxyFactory
+) -> None:
+    proxy = await start_proxy(clever_stand_in, **{"rules.mode": "shadow"})
+    async with aiohttp.ClientSession() as client:
+        base = f"http://127.0.0.1:{proxy.port}"
+        for body in (b"{", b'{"title":5}', b'{"points_possible":1}'):
+            async with client.post(
+                base + CREATE, data=body, headers={**AUTH, "Accept-Encoding": "gzip"}
+            ) as resp:
+                assert resp.status == 400
+                assert "X-Clever-Proxy" not in resp.headers  # Clever's (the stand-in's) own answer
+        async with client.put(base + CREATE + "/6a1e9f3c-2b7d-4c8e-9f01-23456789abcd", headers=AUTH) as resp:
+            assert resp.status == 405
+    assert sample(proxy, "clever_proxy_shadow_verdicts_total", rule="json", result="agree") == 2
+    assert sample(proxy, "clever_proxy_shadow_verdicts_total", rule="required_fields", result="agree") == 1
+    assert sample(proxy, "clever_proxy_shadow_verdicts_total", rule="method", result="agree") == 1
+    assert sample(proxy, "clever_proxy_local_rejections_total", rule="json") == 0
+
+
+async def test_disagreement_and_missed_rejections_are_counted(
+    upstream: Upstream, start_proxy: ProxyFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def clever_disagrees(request: web.BaseRequest, body: bytes) -> web.Response:
+        return web.Response(
+            status=400,
+            body=b'{"message":"title must not be empty"}\n',
+            headers={"Content-Type": "text/plain; charset=utf-8"},
+        )
+
+    upstream.behaviours[CREATE] = clever_disagrees
+    proxy = await start_proxy(upstream.url, **{"rules.json": "shadow"})
+    caplog.set_level("WARNING", logger="clever_proxy.shadow")
+    async with aiohttp.ClientSession() as client:
+        base = f"http://127.0.0.1:{proxy.port}"
+        async with client.post(base + CREATE, data=b'{"title":5}', headers=AUTH) as resp:
+            assert resp.status == 400
+        body = b'{"title":"","description":"d","due_date":"2099-01-01T00:00:00Z"}'  # uncertain: no prediction
+        async with client.post(
+            base + CREATE,
+            data=b'{"title":"t","description":"d","due_date":"2099-01-01T00:00:00Z"}',
+            headers=AUTH,
+        ) as resp:
+            assert resp.status == 400
+        del body
+    assert sample(proxy, "clever_proxy_shadow_verdicts_total", rule="json", result="disagree") == 1
+    assert sample(proxy, "clever_proxy_missed_rejections_total", message_class="other") == 1
+    lines = [r.getMessage() for r in caplog.records if r.name == "clever_proxy.shadow"]
+    assert len(lines) == 1 and '"rule":"json"' in lines[0] and "title must not be empty" in lines[0]
+    assert DEFAULT_TOKEN not in caplog.text
+
+
+async def test_reload_swaps_rule_modes_and_refuses_a_bad_file(
+    upstream: Upstream, start_proxy: ProxyFactory, tmp_path: Path
+) -> None:
+    cfg = tmp_path / "proxy.toml"
+    cfg.write_text('[rules]\njson = "enforce"\n')
+    proxy = await start_proxy(upstream.url)
+    proxy.state.config_path = str(cfg)
+    proxy.state.overrides = {"listen.port": 0, "admin.port": 0, "upstream.url": upstream.url}
+    async with aiohttp.ClientSession() as client:
+        url = f"http://127.0.0.1:{proxy.port}{CREATE}"
+
+        async def answer() -> str:
+            async with client.post(url, data=b"{", headers=AUTH) as resp:
+                return resp.headers.get("X-Clever-Proxy", "forwarded")
+
+        in_flight = asyncio.gather(*(answer() for _ in range(20)))
+        cfg.write_text('[rules]\njson = "off"\n')
+        assert reload(proxy.state) is True
+        assert await in_flight
+        assert await answer() == "forwarded"
+        cfg.write_text('[rules]\njson = "sometimes"\n')
+        assert reload(proxy.state) is False
+        assert await answer() == "forwarded"  # the last good configuration stays
+    assert sample(proxy, "clever_proxy_config_generation") == 2
+    assert sample(proxy, "clever_proxy_config_last_reload_success") == 0
