@@ -182,6 +182,8 @@ def parser_refuses(case: Case) -> bool:
         return True
     if any(ord(ch) >= 0x80 for ch in case.target):
         return True
+    if "#" in case.target:  # refused by the proxy itself: forwarding would cut the target at "#"
+        return True
     names = [name.lower() for name, _ in case.headers]
     return any(names.count(h) > 1 for h in _SINGLETON_HEADERS)
 
@@ -192,7 +194,7 @@ def classify(case: Case, direct: Answer, proxied: Answer) -> Outcome:
     if (
         proxied.error is None
         and proxied.status == 400
-        and proxied.marker in (None, "error; kind=bad_request")
+        and proxied.marker in (None, "error; kind=bad_request", "error; kind=bad_target")
         and not proxied.reference
         and parser_refuses(case)
     ):
