@@ -36,9 +36,10 @@ def check_schema(req: ParsedRequest, state: CheckState, contract: Contract) -> V
             # go-swagger may have made a field a value, not a pointer: it then keeps an older value
             # where the pointer reading is unset. Certain only if both readings give the same answer.
             as_values = {**decoded.values, **decoded.ambiguous}
-            if any("." in name for name in decoded.ambiguous) or validate_model(
-                op.body, as_values, contract
-            ) != lines:
+            if (
+                any("." in name for name in decoded.ambiguous)
+                or validate_model(op.body, as_values, contract) != lines
+            ):
                 return Forward("uncertain", "schema")
     except _Uncertain:
         return Forward("uncertain", "schema")
