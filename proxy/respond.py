@@ -69,11 +69,14 @@ def compress(body: bytes, encoding: str) -> bytes:
 class Responder:
     """Renders verdicts; holds the marker header that tells an operator an answer was the proxy's."""
 
-    __slots__ = ("_contract", "_marker")
+    __slots__ = ("_compressed", "_contract", "_marker")
 
     def __init__(self, contract: Contract, marker_header: str) -> None:
         self._contract = contract
         self._marker = marker_header
+        # Local answers repeat (the same few messages): compressing each once saves a zlib stream
+        # per answer. Bounded; cleared whole when full.
+        self._compressed: dict[tuple[bytes, str], bytes] = {}
 
     def body_of(self, spec: ResponseSpec, message: str) -> bytes:
         if spec.body == "empty":
@@ -92,7 +95,13 @@ class Responder:
             headers.add("Vary", contract.vary)
             encoding = choose_encoding(accept_encoding, has_upgrade, contract.compression_encodings)
             if encoding is not None:
-                body = compress(body, encoding)
+                key = (body, encoding)
+                cached = self._compressed.get(key)
+                if cached is None:
+                    if len(self._compressed) >= 4096:
+                        self._compressed.clear()
+                    cached = self._compressed[key] = compress(body, encoding)
+                body = cached
                 headers.add("Content-Encoding", encoding)
         if self._marker:
             headers.add(self._marker, f"local; rule={verdict.rule}")
