@@ -291,7 +291,7 @@ def _judge(pipeline: Pipeline, parsed: ParsedRequest) -> Verdict:
         return pipeline.run(parsed, datetime.now(UTC))
     except Exception as exc:
         log.error("the check pipeline failed (%s); forwarding the request", type(exc).__name__)
-        return Forward("check_error", "")
+        return Forward("check_error", "pipeline")
 
 
 # Settings that shape listeners and the connection pool (key -> Settings field): a reload keeps the
