@@ -41,6 +41,9 @@ def _add_settings_flags(parser: argparse.ArgumentParser, serving: bool) -> None:
         parser.add_argument("--admin-host", metavar="H", help="listen address of /metrics, /healthz, /readyz")
         parser.add_argument("--admin-port", metavar="N", type=int, help="listen port of the admin listener")
         parser.add_argument("--log-level", metavar="LEVEL", help="debug, info, warning or error")
+        parser.add_argument(
+            "--rules-mode", metavar="MODE", help="default mode of every rule: enforce, shadow or off"
+        )
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -51,6 +54,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         "admin_host": "admin.host",
         "admin_port": "admin.port",
         "log_level": "logging.level",
+        "rules_mode": "rules.mode",
     }
     return {
         key: getattr(args, attr) for attr, key in mapping.items() if getattr(args, attr, None) is not None

@@ -101,13 +101,85 @@ async def test_reload_swaps_rule_modes_and_refuses_a_bad_file(
             async with client.post(url, data=b"{", headers=AUTH) as resp:
                 return resp.headers.get("X-Clever-Proxy", "forwarded")
 
-        in_flight = asyncio.gather(*(answer() for _ in range(20)))
+        in_flight = asyncio.gather(*(answer() for _ in range(200)))
         cfg.write_text('[rules]\njson = "off"\n')
+        await asyncio.sleep(0)
         assert reload(proxy.state) is True
-        assert await in_flight
+        answers = await in_flight
+        assert len(answers) == 200  # none dropped: each got the old or the new configuration's answer
         assert await answer() == "forwarded"
         cfg.write_text('[rules]\njson = "sometimes"\n')
         assert reload(proxy.state) is False
         assert await answer() == "forwarded"  # the last good configuration stays
     assert sample(proxy, "clever_proxy_config_generation") == 2
     assert sample(proxy, "clever_proxy_config_last_reload_success") == 0
+
+
+async def test_shadow_agreement_against_the_go_reference(clever_reference, start_proxy: ProxyFactory) -> None:
+    """Predictions on certain rows agree with the Go reference; uncertain rows carry no prediction."""
+    proxy = await start_proxy(
+        clever_reference.url,
+        **{"rules.mode": "shadow", "checks.due_date_skew_seconds": clever_reference.skew_seconds},
+    )
+    auth = {"Authorization": "Bearer district-token"}
+    rows = [
+        ("POST", CREATE, b'{"assignee_mode": ,}', "json"),
+        ("POST", CREATE, b'{"points_possible":"100"}', "json"),
+        ("POST", CREATE, b'{"submission_types":["essay"],"title":"t"}', "schema"),
+        ("POST", CREATE, b'{"points_possible":10}', "required_fields"),
+        ("POST", CREATE, b'{"title":"q","description":"d","due_date":"2020-01-01T00:00:00Z"}', "due_date"),
+        ("GET", "/v3.1/sections/abc/assignments/6a1e9f3c-2b7d-4c8e-9f01-23456789abcd", None, "path_format"),
+        ("GET", f"{CREATE}/quiz-1", None, "assignment_id"),
+    ]
+    async with aiohttp.ClientSession() as client:
+        base = f"http://127.0.0.1:{proxy.port}"
+        for method, path, body, _ in rows:
+            async with client.request(method, base + path, data=body, headers=auth) as resp:
+                assert resp.status == 400 and resp.headers.get("X-Clever-Reference") == "1"
+        # uncertain for the reference (attachment type): forwarded with no prediction, no disagreement
+        async with client.patch(
+            f"{base}{CREATE}/6a1e9f3c-2b7d-4c8e-9f01-23456789abcd",
+            data=b'{"attachments":[{"type":"link"}]}',
+            headers=auth,
+        ) as resp:
+            assert resp.headers.get("X-Reference-Uncertain") == "schema"
+    for _, _, _, rule in rows:
+        assert sample(proxy, "clever_proxy_shadow_verdicts_total", rule=rule, result="agree") >= 1, rule
+    assert (
+        sum(sample(proxy, "clever_proxy_shadow_verdicts_total", rule=r, result="disagree") for *_, r in rows)
+        == 0
+    )
+    assert sample(proxy, "clever_proxy_missed_rejections_total", message_class="other") == 0
+
+
+def test_sighup_reloads_the_running_command(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    cfg = tmp_path / "proxy.toml"
+    cfg.write_text('[listen]\nport = 0\n[admin]\nport = 0\n[upstream]\nurl = "http://127.0.0.1:9"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLEVER_PROXY_")}
+    root = Path(__file__).resolve().parent.parent
+    with subprocess.Popen(
+        [sys.executable, "-m", "proxy", "--config", str(cfg)],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        cwd=root,
+        env=env,
+    ) as proc:
+        assert proc.stderr is not None
+        deadline = time.time() + 20
+        line = ""
+        while time.time() < deadline and "listening on" not in line:
+            line = proc.stderr.readline()
+        cfg.write_text(cfg.read_text() + '[rules]\nmode = "shadow"\n')
+        proc.send_signal(signal.SIGHUP)
+        while time.time() < deadline and "reload" not in line:
+            line = proc.stderr.readline()
+        assert "configuration reloaded (generation 2)" in line
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
