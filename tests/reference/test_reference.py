@@ -2,7 +2,7 @@
 
 Checks the seed examples of clever-contract.md §3-§8 and research-notes.md §2-§4, §6 byte for
 byte, a sample of the §9 uncertainty rules (answered 200 with X-Reference-Uncertain), and all
-field cases of shared/field-cases. Raw http.client requests, so every header and byte is ours.
+field cases (config/examples/03-field-cases.jsonl). Raw http.client requests, so every header and byte is ours.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ SUBMISSIONS = f"{ASSIGNMENT_PATH}/submissions"
 SUBMISSION = f"{SUBMISSIONS}/{USER}"
 AUTH = {"Authorization": "Bearer 0123456789abcdef"}
 VALID_CREATE = b'{"title":"Quiz","description":"Ch. 3","due_date":"2099-01-01T00:00:00Z"}'
-FIELD_CASES = Path(__file__).resolve().parents[3] / "shared" / "field-cases" / "field-cases.jsonl"
+# The project's copy of the real-world requests (with provenance), used by the demo too.
+FIELD_CASES = Path(__file__).resolve().parents[2] / "config" / "examples" / "03-field-cases.jsonl"
 
 
 @dataclass
@@ -701,7 +702,7 @@ def test_no_authorization_beats_uncertain_stages(clever_reference: CleverReferen
         assert call(clever_reference.url, method, CREATE, body, {}).status == 401
 
 
-# --- field cases (shared/field-cases) ------------------------------------------------------------------
+# --- field cases (config/examples) ----------------------------------------------------------------------
 
 # id -> (status, uncertain stage or 400 message or None). Dates in the future are re-judged below.
 FIELD_EXPECTED: dict[str, tuple[int, str | None]] = {

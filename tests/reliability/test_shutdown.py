@@ -144,8 +144,10 @@ async def test_sigterm_under_load_answers_every_request_that_got_in(
     # (never an error answer).
     before = [status for started, status in fast if started < signalled - 0.05]
     assert before and set(before) == {200}
+    # (On a starved machine the steady clients may start nothing after the signal; what did start must
+    # have been refused, never answered with an error.)
     after = {status for started, status in fast if started > signalled + 0.05}
-    assert after and after <= {"ClientConnectorError", "ServerDisconnectedError", "ClientOSError"}, [
+    assert after <= {"ClientConnectorError", "ServerDisconnectedError", "ClientOSError"}, [
         (round(t - signalled, 3), s) for t, s in fast[-12:]
     ]
     assert "draining" in proxy.output()
