@@ -2,7 +2,8 @@
 
 Checks the seed examples of clever-contract.md §3-§8 and research-notes.md §2-§4, §6 byte for
 byte, a sample of the §9 uncertainty rules (answered 200 with X-Reference-Uncertain), and all
-field cases (config/examples/03-field-cases.jsonl). Raw http.client requests, so every header and byte is ours.
+field cases (config/examples/03-field-cases.jsonl). Raw http.client requests, so every header
+and byte is ours.
 """
 
 from __future__ import annotations
