@@ -171,6 +171,8 @@ def load(path: str | Path | None = None) -> Contract:
         raise ContractError(f"{p}: cannot read the contract file: {exc.strerror or exc}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ContractError(f"{p}: not valid TOML: {exc}") from None
+    except ValueError as exc:  # e.g. a NUL in the path
+        raise ContractError(f"contract file {str(p)!r}: cannot read it: {exc}") from None
     try:
         return _compile(raw, str(p))
     except ContractError as exc:
@@ -350,6 +352,8 @@ def _compile(raw: dict[str, Any], source: str) -> Contract:
         if enc not in ("gzip", "deflate"):
             raise ContractError(f"compression.encodings: unsupported encoding {enc!r} (gzip, deflate)")
     vary = comp.get("vary", str)
+    if any(c in vary for c in "\r\n\x00"):
+        raise ContractError("compression.vary: a line break or NUL in the value")
     comp.done()
     top.done()
 
@@ -539,6 +543,21 @@ def _compile_route(
     return Route(template, re.compile(pattern), methods)
 
 
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_FRAMING = frozenset(("content-length", "transfer-encoding", "connection", "content-encoding", "vary"))
+
+
+def _check_header(where: str, name: str, value: str) -> None:
+    """A header the renderer may write: a token name, a value without CR/LF/NUL, and not one the
+    renderer sets itself (framing, compression and Vary come from the body and [compression])."""
+    if _TOKEN.fullmatch(name) is None:
+        raise ContractError(f"{where}: not a valid header name: {name!r}")
+    if any(c in value for c in "\r\n\x00"):
+        raise ContractError(f"{where}: header {name!r} has a line break or NUL in its value")
+    if name.lower() in _FRAMING:
+        raise ContractError(f"{where}: {name!r} is set by the renderer, not the contract")
+
+
 def _compile_response(t: _Table) -> ResponseSpec:
     status = t.get("status", int)
     if not 100 <= status <= 599:
@@ -548,6 +567,7 @@ def _compile_response(t: _Table) -> ResponseSpec:
     for h in headers_raw:
         if not (isinstance(h, list) and len(h) == 2 and all(isinstance(x, str) for x in h)):
             raise ContractError(f"{t.where}.headers: each header is a [name, value] pair of strings")
+        _check_header(f"{t.where}.headers", h[0], h[1])
         headers.append((h[0], h[1]))
     body = t.get("body", str)
     if body not in ("empty", "literal", "json_message"):

@@ -22,7 +22,7 @@ METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE", "HEAD", "OPTIONS")
 OUTCOMES = ("forwarded", "rejected", "upstream_error", "proxy_error")
 STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
 UPSTREAM_ERROR_KINDS = ("connect", "timeout", "protocol", "client_gone")
-FORWARD_REASONS = ("passed", "not_a_route", "uncertain", "rule_off", "shadow", "check_error")
+FORWARD_REASONS = ("passed", "not_a_route", "uncertain", "rule_off", "shadow", "too_large", "check_error")
 SHADOW_RESULTS = ("agree", "disagree")
 
 # Latency buckets (seconds): local answers take tens of microseconds, Clever writes up to a minute.

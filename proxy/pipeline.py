@@ -34,20 +34,22 @@ class Policy:
         default_factory=lambda: MappingProxyType(dict.fromkeys(RULE_NAMES, "enforce"))
     )
     due_date_skew: timedelta = timedelta(minutes=5)
+    max_judged_body: int = 128 * 1024
 
     @classmethod
     def with_modes(cls, default: str, overrides: Mapping[str, str] | None = None, **kw: timedelta) -> Policy:
         modes = {rule: (overrides or {}).get(rule, default) for rule in RULE_NAMES}
-        return cls(MappingProxyType(modes), **kw)
+        return cls(MappingProxyType(modes), **kw)  # type: ignore[arg-type]
 
 
 class Pipeline:
-    __slots__ = ("_contract", "_modes", "_skew", "_stages")
+    __slots__ = ("_contract", "_max_body", "_modes", "_skew", "_stages")
 
     def __init__(self, contract: Contract, policy: Policy) -> None:
         self._contract = contract
         self._modes = policy.rule_modes
         self._skew = policy.due_date_skew
+        self._max_body = policy.max_judged_body
         self._stages: tuple[tuple[str, str, Stage], ...] = tuple(
             (s.name, s.rule, STAGES[s.name]) for s in contract.stages
         )
@@ -57,7 +59,7 @@ class Pipeline:
         return self._contract
 
     def run(self, req: ParsedRequest, now: datetime) -> Verdict:
-        state = CheckState(now, self._skew)
+        state = CheckState(now, self._skew, self._max_body)
         contract = self._contract
         for name, rule, stage in self._stages:
             try:

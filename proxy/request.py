@@ -65,8 +65,13 @@ def split_target(raw: str) -> tuple[str, str]:
     if not raw.startswith("/"):
         scheme_end = raw.find("://")
         if scheme_end != -1:
-            slash = raw.find("/", scheme_end + 3)
-            raw = raw[slash:] if slash != -1 else "/"
+            # The authority ends at the first "/", "?" or "#": a "/" inside the query is not the path.
+            rest = raw[scheme_end + 3 :]
+            end = min(
+                (i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i != -1), default=len(rest)
+            )
+            tail = rest[end:]
+            raw = tail if tail.startswith("/") else "/" + tail
         else:
             raw = "/" + raw if raw != "*" else "/"
     # A raw "#" stays: Go keeps it in the path or query it appears in (it is not a fragment here).
@@ -102,15 +107,16 @@ def inspect(
         has_authorization="Authorization" in headers,
         authorization_well_formed=_bearer(headers),
         accept_encoding=headers.get("Accept-Encoding"),
-        has_upgrade="Upgrade" in headers,
+        has_upgrade=bool(headers.get("Upgrade")),  # gorilla: r.Header.Get("Upgrade") != ""
         has_body=has_body,
         body=None,
     )
 
 
 def wants_body(parsed: ParsedRequest) -> bool:
-    """Bodies are buffered only where the checks read them: operations with a body model."""
-    return parsed.op is not None and parsed.op.body is not None
+    """Bodies are buffered only where the checks read them: operations with a body model, on requests
+    that carry an Authorization header (without one, Clever's gateway answers before any body)."""
+    return parsed.op is not None and parsed.op.body is not None and parsed.has_authorization
 
 
 def with_body(parsed: ParsedRequest, body: bytes) -> ParsedRequest:

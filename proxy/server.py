@@ -87,6 +87,7 @@ CLIENT_MESSAGES = {
     "client_gone": "the client closed the connection before the request ended",
     "not_proxied": "clever-proxy forwards requests to Clever; it does not open tunnels (CONNECT)",
     "bad_target": "clever-proxy refused a request target with a '#' (HTTP allows none; send it as %23)",
+    "bad_framing": "clever-proxy forwards only chunked or Content-Length bodies (HTTP/1.1 transfer-coding)",
 }
 
 
@@ -141,9 +142,15 @@ class ProxyState:
         return f"{self._id_prefix}-{next(self._ids):x}"
 
 
+def policy_of(settings: Settings) -> Policy:
+    return Policy(
+        settings.rule_modes, timedelta(seconds=settings.due_date_skew_seconds), settings.max_judged_body_bytes
+    )
+
+
 def build(settings: Settings, contract: Contract, registry: CollectorRegistry | None = None) -> ProxyState:
     registry = registry if registry is not None else CollectorRegistry()
-    policy = Policy(settings.rule_modes, timedelta(seconds=settings.due_date_skew_seconds))
+    policy = policy_of(settings)
     return ProxyState(
         settings=settings,
         contract=contract,
@@ -185,6 +192,9 @@ def make_handler(state: ProxyState):
                 # HTTP allows no "#" in a request target, and yarl would cut it off as a fragment:
                 # the request cannot be forwarded as sent.
                 return await _client_failure(state, request, ClientFailure("bad_target", 400), exchange)
+            framing = _unforwardable_framing(request)
+            if framing is not None:
+                return await _client_failure(state, request, ClientFailure(framing, 501), exchange)
             if wants_body(parsed):
                 try:
                     settings = state.settings
@@ -284,6 +294,19 @@ async def _forward(
         return state.responder.proxy_error(failure.status, failure.kind, UPSTREAM_MESSAGES[failure.kind])
 
 
+def _unforwardable_framing(request: web.BaseRequest) -> str | None:
+    """Body framings the proxy cannot pass on as sent: aiohttp would decode a transfer-coding other than
+    chunked without saying so, and Go ignores Transfer-Encoding on HTTP/1.0 (it answers differently)."""
+    codings = request.headers.getall("Transfer-Encoding", ())
+    if not codings:
+        return None
+    if request.version < (1, 1):
+        return "bad_framing"
+    if any(c.strip().lower() != "chunked" for value in codings for c in value.split(",")):
+        return "bad_framing"
+    return None
+
+
 def _judge(pipeline: Pipeline, parsed: ParsedRequest) -> Verdict:
     """The pipeline's verdict. The pipeline forwards when a stage raises; should it raise itself (a bug
     outside any stage), the request is forwarded the same way rather than answered with a 500."""
@@ -326,9 +349,7 @@ def reload(state: ProxyState) -> bool:
         kept = {RESTART_ONLY[k]: getattr(state.settings, RESTART_ONLY[k]) for k in fixed}
         values = {**settings.values, **{k: state.settings.values[k] for k in fixed}}
         settings = replace(settings, values=values, **kept)
-    state.pipeline = Pipeline(
-        contract, Policy(settings.rule_modes, timedelta(seconds=settings.due_date_skew_seconds))
-    )
+    state.pipeline = Pipeline(contract, policy_of(settings))
     state.responder = Responder(contract, settings.marker_header)
     state.contract = contract
     state.settings = settings
@@ -450,6 +471,17 @@ class RunningProxy:
         self.admin_port = 0
 
     async def start(self) -> None:
+        try:
+            await self._start()
+        except BaseException:
+            # A listener that cannot bind (port in use, bad host) must not leave the pool open behind it.
+            await self.state.forwarder.close()
+            for runner in (self._proxy_runner, self._admin_runner):
+                if runner is not None:
+                    await runner.cleanup()
+            raise
+
+    async def _start(self) -> None:
         settings = self.state.settings
         await self.state.forwarder.start()
         # Request bodies pass through as sent: a Content-Encoding is Clever's to judge, not ours to undo.

@@ -109,6 +109,10 @@ def _url(key: str, value: Any) -> str:
         )
     if port == 0:
         raise SettingsError(f"{key}: port out of range: {value!r}")
+    try:
+        parts.hostname.encode("idna")
+    except UnicodeError:
+        raise SettingsError(f"{key}: not a valid host name: {parts.hostname!r}") from None
     return value.rstrip("/")
 
 
@@ -137,10 +141,32 @@ def _rule_mode(key: str, value: Any) -> str:
     return _mode(key, value)
 
 
+# Headers that frame or describe a response: a marker may not replace or duplicate them.
+RESERVED_HEADERS = frozenset(
+    (
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "content-type",
+        "content-encoding",
+        "vary",
+        "x-content-type-options",
+        "date",
+        "server",
+        "keep-alive",
+        "upgrade",
+        "trailer",
+        "set-cookie",
+    )
+)
+
+
 def _header_name(key: str, value: Any) -> str:
     value = _str(key, value)
     if value and not all(c.isascii() and (c.isalnum() or c in "-_") for c in value):
         raise SettingsError(f"{key}: not a valid header name: {value!r}")
+    if value.lower() in RESERVED_HEADERS:
+        raise SettingsError(f"{key}: {value!r} frames or describes the response; choose another name")
     return value
 
 
@@ -163,6 +189,7 @@ KEYS: dict[str, Callable[[str, Any], Any]] = {
     "limits.max_headers": _positive_int,
     "checks.contract": _str,
     "checks.due_date_skew_seconds": _seconds,
+    "checks.max_judged_body_bytes": _positive_int,
     "rules.mode": _mode,
     **{f"rules.{rule}": _rule_mode for rule in RULE_NAMES},
     "logging.access_log": _bool,
@@ -189,6 +216,7 @@ class Settings:
     max_body_bytes: int
     contract_path: Path
     due_date_skew_seconds: float
+    max_judged_body_bytes: int
     default_mode: str
     rule_modes: Mapping[str, str]  # every rule -> enforce, shadow or off (defaults resolved)
     access_log: bool
@@ -327,6 +355,7 @@ def load(
         max_body_bytes=values["limits.max_body_bytes"],
         contract_path=contract,
         due_date_skew_seconds=values["checks.due_date_skew_seconds"],
+        max_judged_body_bytes=values["checks.max_judged_body_bytes"],
         default_mode=values["rules.mode"],
         rule_modes={
             r: values["rules.mode"] if values[f"rules.{r}"] == "default" else values[f"rules.{r}"]

@@ -76,6 +76,8 @@ def test_relative_contract_path_is_relative_to_the_file_that_sets_it(tmp_path: P
         ('[upstream]\nurl = "ftp://x"\n', "upstream.url: expected http://host"),
         ('[upstream]\nurl = "https://user:pw@api.clever.com"\n', "upstream.url: give only scheme"),
         ('[upstream]\nurl = "https://api.clever.com/v3.1"\n', "upstream.url: give only scheme"),
+        ('[upstream]\nurl = "http://a..b"\n', "upstream.url: not a valid host name"),
+        ('[server]\nmarker_header = "Content-Length"\n', "server.marker_header: 'Content-Length' frames"),
         (
             "[upstream]\ntotal_timeout_seconds = -1\n",
             "upstream.total_timeout_seconds: must be a finite number",
@@ -189,6 +191,12 @@ def test_a_broken_contract_file_is_refused_with_its_place(tmp_path: Path) -> Non
             "max_attempts.type: unsupported type",
         ),
         ("[compression]", "[compression]\nlevel = 9", "compression: unknown key 'level'"),
+        (
+            '["X-Content-Type-Options", "nosniff"]',
+            '["X-Content-Type-Options", "nosniff\\r\\nX-Evil: 1"]',
+            "has a line break or NUL",
+        ),
+        ('["X-Content-Type-Options", "nosniff"]', '["Content-Length", "5"]', "is set by the renderer"),
     ],
 )
 def test_contract_loader_refuses_what_it_cannot_interpret(

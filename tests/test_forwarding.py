@@ -274,3 +274,56 @@ async def test_a_raw_hash_in_the_target_is_refused_not_cut(
     assert answer.startswith(b"HTTP/1.1 400")
     assert b"X-Clever-Proxy: error; kind=bad_target" in answer
     assert upstream.received == []
+
+
+async def test_absolute_form_query_is_not_mistaken_for_the_path(
+    upstream: Upstream, start_proxy: ProxyFactory
+) -> None:
+    proxy = await start_proxy(upstream.url)
+    target = f"http://api.clever.com?next=/v3.1/sections/{SECTION}/assignments/{ASSIGNMENT}"
+    await raw_exchange(
+        proxy.port, f"DELETE {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+    )
+    assert upstream.last.raw_path == f"/?next=/v3.1/sections/{SECTION}/assignments/{ASSIGNMENT}"
+
+
+async def test_transfer_codings_the_proxy_cannot_pass_on_are_refused(
+    upstream: Upstream, start_proxy: ProxyFactory
+) -> None:
+    proxy = await start_proxy(upstream.url)
+    create = f"/v3.1/sections/{SECTION}/assignments"
+    for version, coding in (("1.1", "gzip, chunked"), ("1.0", "chunked")):
+        answer = await raw_exchange(
+            proxy.port,
+            f"POST {create} HTTP/{version}\r\nHost: x\r\nAuthorization: Bearer t\r\n"
+            f"Transfer-Encoding: {coding}\r\nConnection: close\r\n\r\n1\r\n{{\r\n0\r\n\r\n".encode(),
+        )
+        assert answer.split(b"\r\n", 1)[0].endswith(b"501 Not Implemented"), answer[:80]
+        assert b"X-Clever-Proxy: error; kind=bad_framing" in answer
+    assert upstream.received == []
+
+
+async def test_without_a_token_the_body_is_not_read_first(
+    upstream: Upstream, start_proxy: ProxyFactory
+) -> None:
+    proxy = await start_proxy(upstream.url, **{"limits.max_body_bytes": 1000})
+    async with aiohttp.ClientSession() as client:
+        async with client.post(
+            f"http://127.0.0.1:{proxy.port}/v3.1/sections/{SECTION}/assignments", data=b"x" * 5000
+        ) as resp:
+            assert resp.status == 401  # Clever's gateway answers before any body: not a 413
+
+
+async def test_bodies_over_the_judging_limit_are_forwarded_unjudged(
+    upstream: Upstream, start_proxy: ProxyFactory
+) -> None:
+    proxy = await start_proxy(upstream.url, **{"checks.max_judged_body_bytes": 100})
+    body = b'{"title":5,"description":"' + b"d" * 200 + b'"}'  # a certain type error, but too big to judge
+    async with aiohttp.ClientSession() as client:
+        async with client.post(
+            f"http://127.0.0.1:{proxy.port}/v3.1/sections/{SECTION}/assignments",
+            data=body,
+            headers={"Authorization": "Bearer t"},
+        ) as resp:
+            assert resp.headers.get("X-Upstream") == "recorder"
+    assert upstream.last.body == body

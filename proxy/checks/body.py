@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from proxy.checks.state import CheckState
 from proxy.contract import Contract
-from proxy.gocompat.json_decode import decode
+from proxy.gocompat.json_decode import decode, decode_exact
 from proxy.request import ParsedRequest
 from proxy.verdict import Forward, Reject, Uncertain, Verdict
 
@@ -29,10 +29,18 @@ def check_json(req: ParsedRequest, state: CheckState, contract: Contract) -> Ver
     op = req.op
     if op is None or op.body is None or req.body is None:
         return None
+    if len(req.body) > state.max_judged_body:
+        # Judging costs CPU on the event loop that every request shares; Clever can judge this one.
+        return Forward("too_large", "json")
     try:
         result = decode(req.body, op.body.go, parse_datetime=contract.parse_datetime)
     except Uncertain:
-        return Forward("uncertain", "json")
+        # The fast path can meet a version-dependent date before it sees a duplicate key; the exact
+        # path reads in document order and may stop, certainly, before that date.
+        try:
+            result = decode_exact(req.body, op.body.go, parse_datetime=contract.parse_datetime)
+        except Uncertain:
+            return Forward("uncertain", "json")
     if result.error is not None:
         return Reject("json", "json", "bad_request", result.error)
     state.decoded = result

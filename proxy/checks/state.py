@@ -12,5 +12,6 @@ from proxy.gocompat.json_decode import DecodeResult
 class CheckState:
     now: datetime  # the clock is read once, by the caller: stages stay pure
     skew: timedelta  # due dates nearer than this to `now` are forwarded (Clever's clock may differ)
+    max_judged_body: int  # larger bodies are forwarded unjudged
     decoded: DecodeResult | None = None
     query_ints: dict[str, int] = field(default_factory=dict)

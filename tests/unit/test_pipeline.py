@@ -170,3 +170,11 @@ def test_repeated_rejections_keep_no_memory(pipeline: Pipeline) -> None:
     finally:
         tracemalloc.stop()
     assert grown < 256 * 1024, f"{grown} bytes kept after 8000 rejections"
+
+
+def test_a_version_dependent_date_after_a_certain_abort_does_not_hide_the_abort(pipeline: Pipeline) -> None:
+    # Go stops at the first end_date (a bool into a date) in every version; the +99:99 never matters.
+    body = b'{"end_date":true,"due_date":"2099-05-01T17:00:00+99:99","end_date":"2099-12-20T00:00:00Z"}'
+    v = run(pipeline, "PATCH", f"/v3.1/sections/{SECTION}/assignments/{ASSIGNMENT}", body)
+    assert isinstance(v, Reject) and v.rule == "json"
+    assert v.message.endswith("AssignmentRequest.end_date of type string")
