@@ -65,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="clever-proxy",
         description="A pre-validating reverse proxy for Clever's LMS Connect API. "
-        "Without a command, runs the proxy.",
+        "Without a command, runs the proxy: see `clever-proxy serve --help` for its flags "
+        "(--config, --upstream, --host, --port, --admin-host, --admin-port, --log-level, --rules-mode).",
     )
     parser.add_argument("--version", action="version", version=f"clever-proxy {proxy.__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)

@@ -210,7 +210,6 @@ def make_handler(state: ProxyState):
                 response = state.responder.reject(verdict, parsed.accept_encoding, parsed.has_upgrade)
                 exchange.status = response.status
                 return response
-            metrics.forwarded(verdict.reason, verdict.stage)
             if verdict.reason == "check_error":
                 metrics.check_error(verdict.stage)
             # 4xx bodies are kept to compare shadow predictions and to spot rejections no rule predicted.
@@ -218,6 +217,8 @@ def make_handler(state: ProxyState):
                 verdict.reason == "passed" and parsed.op is not None
             )
             response = await _forward(state, request, parsed, exchange)
+            if exchange.upstream_seconds:  # it did go upstream (not refused on the way)
+                metrics.forwarded(verdict.reason, verdict.stage)
             if exchange.capture:
                 _compare_with_clever(state, verdict, exchange)
             return response

@@ -138,7 +138,9 @@ def _rule_mode(key: str, value: Any) -> str:
         return "enforce" if value else "off"
     if value == "default":
         return "default"
-    return _mode(key, value)
+    if value not in MODES:
+        raise SettingsError(f"{key}: expected default, enforce, shadow, off, true or false, got {value!r}")
+    return str(value)
 
 
 # Headers that frame or describe a response: a marker may not replace or duplicate them.
