@@ -236,6 +236,13 @@ def _print_table(outcomes: list[Outcome], out: TextIO) -> None:
     print(
         f"\n{len(outcomes)} requests: {local} answered locally, {len(outcomes) - local} forwarded", file=out
     )
+    print(
+        "H: a happy path; S: the contract's documented rows; F: requests people really sent to Clever (ids\n"
+        "from the field-case collection; F22 runs last because it deletes the assignment the others use).\n"
+        "Forwarded answers come from the built-in Clever stand-in. S15 is forwarded on purpose: its due\n"
+        "date is within the clock-skew margin, so only Clever may reject it.",
+        file=out,
+    )
 
 
 def _print_metrics(registry: Any, out: TextIO) -> None:
