@@ -172,6 +172,7 @@ def build(settings: Settings, contract: Contract, registry: CollectorRegistry | 
 def make_handler(state: ProxyState):
     # Settings, contract, pipeline and responder are read per request: a reload swaps them on `state`.
     metrics = state.metrics
+    access = accesslog.access
     perf = time.perf_counter
 
     async def handle(request: web.BaseRequest) -> web.StreamResponse:
@@ -238,17 +239,15 @@ def make_handler(state: ProxyState):
                 metrics.upstream_error(exchange.error_kind)
             status = exchange.status or 500
             metrics.request_done(route, parsed.method, exchange.outcome, status, elapsed)
-            accesslog.write(
-                accesslog.AccessRecord(
-                    request_id,
-                    parsed.method,
-                    route,
-                    status,
-                    exchange.outcome,
-                    rule,
-                    elapsed,
-                    exchange.upstream_seconds,
-                )
+            access.record(
+                request_id,
+                parsed.method,
+                route,
+                status,
+                exchange.outcome,
+                rule,
+                elapsed,
+                exchange.upstream_seconds,
             )
 
     return handle
@@ -536,6 +535,7 @@ class RunningProxy:
         await state.forwarder.close()
         if self._admin_runner is not None:
             await self._admin_runner.cleanup()
+        accesslog.access.flush()
 
     async def _wait_for_handlers(self, deadline: float, cancel: asyncio.Event | None) -> None:
         loop = asyncio.get_running_loop()

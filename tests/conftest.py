@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +16,7 @@ import pytest
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from proxy import accesslog
 from proxy import contract as contract_mod
 from proxy import settings as settings_mod
 from proxy.contract import Contract
@@ -109,6 +110,20 @@ async def start_proxy(contract: Contract) -> AsyncIterator[ProxyFactory]:
     for proxy in running:
         if not proxy.state.draining:
             await proxy.stop()
+
+
+@pytest.fixture
+def access_lines() -> Iterator[list[str]]:
+    """The access lines the proxies of this test write (flushed on every read of the list's owner)."""
+    lines: list[str] = []
+    saved = accesslog.access.sink
+    accesslog.access.flush()
+    accesslog.access.sink = lambda data: lines.extend(data.decode().splitlines())
+    try:
+        yield lines
+    finally:
+        accesslog.access.flush()
+        accesslog.access.sink = saved
 
 
 def gunzip(data: bytes) -> bytes:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
 import signal
 import subprocess
@@ -17,6 +16,7 @@ import pytest
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
+from proxy import accesslog
 from tests.conftest import ProxyFactory, Upstream, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,22 +93,20 @@ async def test_health_and_readiness(upstream: Upstream, start_proxy: ProxyFactor
 
 
 async def test_access_log_is_one_json_line_without_secrets(
-    upstream: Upstream, start_proxy: ProxyFactory, caplog: pytest.LogCaptureFixture
+    upstream: Upstream, start_proxy: ProxyFactory, access_lines: list[str]
 ) -> None:
     proxy = await start_proxy(upstream.url)
-    caplog.set_level(logging.INFO, logger="clever_proxy.access")
-    if True:
-        async with aiohttp.ClientSession() as client:
-            body = b'{"grade_comment":"sk-live-7f3a9c-secret-token in a body"'  # truncated JSON: local 400
-            async with client.patch(
-                f"http://127.0.0.1:{proxy.port}{ONE}/submissions/{SECTION}",
-                data=body,
-                headers={"Authorization": TOKEN},
-            ) as resp:
-                assert resp.status == 400
-    lines = [r.getMessage() for r in caplog.records if r.name == "clever_proxy.access"]
-    assert len(lines) == 1
-    record = json.loads(lines[0])
+    async with aiohttp.ClientSession() as client:
+        body = b'{"grade_comment":"sk-live-7f3a9c-secret-token in a body"'  # truncated JSON: local 400
+        async with client.patch(
+            f"http://127.0.0.1:{proxy.port}{ONE}/submissions/{SECTION}",
+            data=body,
+            headers={"Authorization": TOKEN},
+        ) as resp:
+            assert resp.status == 400
+    accesslog.access.flush()
+    assert len(access_lines) == 1
+    record = json.loads(access_lines[0])
     assert record["status"] == 400 and record["outcome"] == "rejected" and record["rule"] == "json"
     assert record["route"] == "/v3.1/sections/{section_id}/assignments/{assignment_id}/submissions/{user_id}"
     assert set(record) == {
@@ -122,7 +120,34 @@ async def test_access_log_is_one_json_line_without_secrets(
         "duration_ms",
         "upstream_ms",
     }
-    assert "secret" not in caplog.text and SECTION not in caplog.text
+    assert "secret" not in access_lines[0] and SECTION not in access_lines[0]
+    assert TOKEN.rsplit(maxsplit=1)[-1] not in access_lines[0]
+
+
+async def test_access_lines_are_buffered_into_whole_pipe_writes(
+    upstream: Upstream, start_proxy: ProxyFactory
+) -> None:
+    """Many requests: every write holds whole lines and fits a pipe's atomic write size, and a line is
+    written within the flush delay even when no further request comes."""
+    writes: list[bytes] = []
+    saved = accesslog.access.sink
+    accesslog.access.flush()
+    accesslog.access.sink = writes.append
+    try:
+        proxy = await start_proxy(upstream.url)
+        async with aiohttp.ClientSession() as client:
+            for _ in range(60):
+                async with client.get(f"http://127.0.0.1:{proxy.port}{ONE}") as resp:
+                    assert resp.status == 401  # no token: answered locally
+            await wait_until(lambda: sum(w.count(b"\n") for w in writes) == 60, 5 * accesslog.FLUSH_SECONDS)
+    finally:
+        accesslog.access.flush()
+        accesslog.access.sink = saved
+    assert len(writes) > 1
+    for data in writes:
+        assert len(data) <= accesslog.FLUSH_BYTES and data.endswith(b"\n")
+        for line in data.splitlines():
+            assert json.loads(line)["status"] == 401
 
 
 async def test_drain_lets_in_flight_requests_finish(upstream: Upstream, start_proxy: ProxyFactory) -> None:

@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 from prometheus_client.exposition import generate_latest
 
+from proxy import accesslog
 from proxy.server import RunningProxy
 from tests.conftest import ProxyFactory
 from tests.reliability.harness import SECRETS, FaultUpstream
 
-WATCHED_LOGGERS = ("", "clever_proxy", "clever_proxy.access", "aiohttp", "asyncio")
+WATCHED_LOGGERS = ("", "clever_proxy", "aiohttp", "asyncio")
 
 
 class _Collect(logging.Handler):
@@ -61,9 +62,15 @@ def secrets_watch() -> Iterator[SecretsWatch]:
         if name:
             logger.setLevel(logging.DEBUG)
     watch = SecretsWatch(handler)
+    # Access lines do not go through logging: they join the watched text as they are flushed.
+    saved_sink = accesslog.access.sink
+    accesslog.access.flush()
+    accesslog.access.sink = lambda data: handler.lines.extend(data.decode(errors="replace").splitlines())
     try:
         yield watch
     finally:
+        accesslog.access.flush()
+        accesslog.access.sink = saved_sink
         for logger, level in saved:
             logger.removeHandler(handler)
             logger.setLevel(level)
