@@ -141,12 +141,20 @@ class Contract:
     parse_datetime: Callable[[str], datetime] = field(repr=False)
     source: str = ""
     _prefix: bytes = field(default=b"", repr=False)
+    # Routes by their number of "/": a variable matches no "/", so only these can match a path.
+    _by_depth: Mapping[int, tuple[Route, ...]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        by_depth: dict[int, list[Route]] = {}
+        for route in self.routes:
+            by_depth.setdefault(route.template.count("/"), []).append(route)
+        object.__setattr__(self, "_by_depth", {d: tuple(rs) for d, rs in by_depth.items()})
 
     def match(self, path: bytes) -> tuple[Route, dict[str, bytes]] | None:
         """The route whose template matches the percent-decoded path, with its variables."""
         if not path.startswith(self._prefix):
             return None
-        for route in self.routes:
+        for route in self._by_depth.get(path.count(b"/"), ()):
             m = route.regex.fullmatch(path)
             if m is not None:
                 return route, m.groupdict()

@@ -22,7 +22,7 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from proxy.request import ParsedRequest
-from proxy.respond import ExactStreamResponse
+from proxy.respond import ExactResponse, ExactStreamResponse
 
 log = logging.getLogger("clever_proxy")
 
@@ -250,8 +250,11 @@ class Forwarder:
     async def _stream_back(
         self, request: web.BaseRequest, upstream: aiohttp.ClientResponse, exchange: Exchange
     ) -> web.StreamResponse:
-        response = ExactStreamResponse(status=upstream.status, reason=upstream.reason)
-        response.headers.extend(filter_headers(upstream.headers, _DROP_RESPONSE))
+        headers = filter_headers(upstream.headers, _DROP_RESPONSE)
+        whole = _arrived_whole(upstream)
+        if whole is not None:
+            return await _send_whole(request, upstream, headers, whole, exchange)
+        response = ExactStreamResponse(status=upstream.status, reason=upstream.reason, headers=headers)
         kept: list[bytes] | None = None
         if exchange.capture and 400 <= upstream.status < 500:
             kept = []
@@ -287,6 +290,44 @@ class Forwarder:
             exchange.error_kind = "client_gone"
             upstream.close()
         return response
+
+
+def _arrived_whole(upstream: aiohttp.ClientResponse) -> bytes | None:
+    """The answer's body when all of it, exactly its declared Content-Length and not yet read, is
+    already buffered (the common small answer, which arrives with its head): it then goes out in one
+    write. Anything else (HEAD, 204 and 304 have no body; a body still arriving) is streamed."""
+    declared = upstream.headers.get("Content-Length")
+    content = upstream.content
+    if declared is None or not declared.isdigit() or "Transfer-Encoding" in upstream.headers:
+        return None
+    if not content.is_eof() or content.exception() is not None:
+        return None
+    size = int(declared)
+    if size == 0 or content.total_bytes != size:
+        return None
+    body = content.read_nowait()
+    return body if len(body) == size else None
+
+
+async def _send_whole(
+    request: web.BaseRequest,
+    upstream: aiohttp.ClientResponse,
+    headers: CIMultiDict[str],
+    body: bytes,
+    exchange: Exchange,
+) -> web.StreamResponse:
+    response = ExactResponse(status=upstream.status, reason=upstream.reason, headers=headers, body=body)
+    if exchange.capture and 400 <= upstream.status < 500:
+        exchange.content_encoding = upstream.headers.get("Content-Encoding")
+        exchange.captured = body
+    try:
+        await response.prepare(request)
+        await response.write_eof()
+    except ConnectionError:  # the client went away
+        exchange.outcome = "upstream_error"
+        exchange.error_kind = "client_gone"
+        exchange.captured = None
+    return response
 
 
 def _upstream_failure(exc: Exception) -> UpstreamFailure:

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from proxy.contract import Contract, Operation, Route
 from proxy.gocompat.urlparse import path_unescape
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ParsedRequest:
+    """Read-only once `inspect` (and `with_body`) made it; not frozen only because a frozen dataclass
+    costs several microseconds to build, on every request."""
+
     method: str
     raw_path: str  # as sent, without the query (origin form even if the client used absolute form)
     raw_query: str
@@ -48,7 +51,7 @@ def is_plain_path(raw_path: str, path: bytes) -> bool:
     if _PATH_CHARS.fullmatch(raw_path) is None:
         return False
     # mux answers 301 for dot segments of the decoded path (cleanPath); "//" never matches a route.
-    return not any(segment in (b".", b"..") for segment in path.split(b"/"))
+    return b"/." not in path or not any(segment in (b".", b"..") for segment in path.split(b"/"))
 
 
 _BEARER = re.compile(r"Bearer [\x21-\x7e]+")
@@ -120,4 +123,5 @@ def wants_body(parsed: ParsedRequest) -> bool:
 
 
 def with_body(parsed: ParsedRequest, body: bytes) -> ParsedRequest:
-    return replace(parsed, body=body)
+    parsed.body = body
+    return parsed
