@@ -62,7 +62,7 @@ class GoDateTime:
 @dataclass(slots=True)
 class DecodeResult:
     error: str | None  # Go's err.Error(), or None
-    values: dict[str, object]  # json_name -> decoded value, for fields that ended up set
+    values: dict[str, object]  # json_name -> decoded value, for fields that ended up set ({} on error)
     # Dotted field names whose outcome depends on unknown pointer-ness -> what the field would hold if
     # go-swagger made it a value (values holds the pointer reading: unset).
     ambiguous: Mapping[str, object]
@@ -239,7 +239,7 @@ def _eisel_lemire32(man: int, exp10: int) -> float | None:
 class _StructPlan:
     """What decode.go's cachedTypeFields gives object(): exact names, then the fold functions."""
 
-    __slots__ = ("exact", "fast", "folded", "struct")
+    __slots__ = ("can_abort", "exact", "fast", "folded", "struct")
 
     def __init__(self, st: GoStruct) -> None:
         self.struct = st
@@ -252,6 +252,9 @@ class _StructPlan:
             self.exact.setdefault(f.json_name, f)
             self.folded.setdefault(f.json_name.lower(), f)  # first field in declaration order wins
         self.fast = {name: (name, _fast_code(f.type), f.type) for name, f in self.exact.items()}
+        # Fields whose value can end decoding early (a strfmt.DateTime somewhere inside): once an
+        # error is saved, only they can still change the result.
+        self.can_abort = frozenset(f.json_name for f in st.fields if _contains_datetime(f.type, set()))
 
     def lookup(self, key: str) -> GoField | None:
         """decode.go object(): exact name, else the first foldFunc match: "ſtate" -> state."""
@@ -269,6 +272,17 @@ class _StructPlan:
             if not key.isascii():
                 return None
         return self.folded.get(key.lower())
+
+
+def _contains_datetime(gtype: GoType, seen: set[int]) -> bool:
+    if gtype.kind == "datetime":
+        return True
+    if gtype.kind == "slice" and gtype.elem is not None:
+        return _contains_datetime(gtype.elem, seen)
+    if gtype.kind == "struct" and gtype.struct is not None and id(gtype.struct) not in seen:
+        seen.add(id(gtype.struct))
+        return any(_contains_datetime(f.type, seen) for f in gtype.struct.fields)
+    return False
 
 
 _PLANS: dict[int, tuple[GoStruct, _StructPlan]] = {}
@@ -443,11 +457,17 @@ class _Decoder:
         elem = gtype.elem
         if elem is None:
             raise ValueError(f"slice type {gtype.name} has no element type")
+        plain_strings = elem.kind in ("string", "enum")
         if type(cur) is _GoSlice:
             backing, length = cur.backing, cur.length
+        elif plain_strings and items and all(type(item) is str for item in items):
+            # A new slice of strings: the same backing array as the loop below builds, in one step.
+            n, cap = len(items), 0
+            while cap < n:
+                cap = max(cap + cap // 2, 4)
+            return _GoSlice([*items, *[_zero(elem)] * (cap - n)], n)
         else:
             backing, length = [], 0
-        plain_strings = elem.kind in ("string", "enum")
         i = 0
         for item in items:
             if i >= len(backing):
@@ -476,6 +496,8 @@ class _Decoder:
             if f is None:
                 continue  # unknown field: the value is skipped (d.value(reflect.Value{}))
             name = f.json_name
+            if self.saved_error is not None and name not in plan.can_abort:
+                continue  # the first error stands; no value of this field can replace it
             fields.append(name)
             self.ctx_struct = st.name
             new = self.store(node, f.type, target.get(name, _UNSET))
@@ -529,6 +551,10 @@ def _decode_exact(
         error = d.saved_error
     except _Abort as e:
         error = e.message
+    if error is not None:
+        # Decoding failed: the values are never read (the error alone is the answer), and after a
+        # saved error they were not all decoded.
+        return DecodeResult(error, {}, _NO_AMBIGUITY, "exact")
     values: dict[str, object] = _export(state)  # type: ignore[assignment]
     return DecodeResult(error, values, d.ambiguous or _NO_AMBIGUITY, "exact")
 

@@ -836,16 +836,24 @@ _FAST_TAILS: tuple[tuple[str, str], ...] = (
 _fromisoformat = datetime.fromisoformat
 
 
+_SEEN_MAX = 1024
+
+
 class DateTimeParser:
     """strfmt ParseDateTime over an ordered layout list (time.go, >= v0.21.5: ParseInLocation UTC)."""
 
-    __slots__ = ("_fast_re", "_layouts", "layouts")
+    __slots__ = ("_fast_re", "_layouts", "_seen", "layouts")
 
     def __init__(self, layouts: Sequence[str]) -> None:
         if isinstance(layouts, str) or not layouts:
             raise ValueError("DateTimeParser needs a non-empty sequence of layouts")
         self.layouts: tuple[str, ...] = tuple(layouts)
         self._layouts = tuple(Layout(x) for x in self.layouts)
+        # Results of the slow path by value. A bad date is parsed by the fast and then the exact JSON
+        # path of the same request, and clients repeat the same bad values: each try of every layout is
+        # paid once. Bounded, cleared whole when full; messages are kept, not exceptions (an exception
+        # carries its traceback and every frame's locals).
+        self._seen: dict[bytes, GoTime | str] = {}
         present = set(self.layouts)
         tails = [tail for need, tail in _FAST_TAILS if need in present]
         self._fast_re: re.Pattern[str] | None = None
@@ -869,6 +877,17 @@ class DateTimeParser:
         if value in ("", b""):
             return GoTime(0, 0)  # NewDateTime(): the Unix epoch, no error
         raw = value if isinstance(value, bytes) else go_time_bytes(value)
+        known = self._seen.get(raw)
+        if known is None:
+            known = self._parse_layouts(raw)
+            if len(self._seen) >= _SEEN_MAX:
+                self._seen.clear()
+            self._seen[raw] = known
+        if isinstance(known, str):
+            raise GoError(known)
+        return known
+
+    def _parse_layouts(self, raw: bytes) -> GoTime | str:
         err: ParseError | None = None
         for lay in self._layouts:
             res = _parse(lay, raw)
@@ -876,7 +895,7 @@ class DateTimeParser:
                 return res
             err = res
         assert err is not None
-        raise GoError(err.error())
+        return err.error()
 
     def fast_path(self, value: str) -> datetime | None:
         """The fast path alone (for tests): a datetime, or None where it defers to the exact path."""
