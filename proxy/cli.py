@@ -44,21 +44,35 @@ def _add_settings_flags(parser: argparse.ArgumentParser, serving: bool) -> None:
         parser.add_argument(
             "--rules-mode", metavar="MODE", help="default mode of every rule: enforce, shadow or off"
         )
+        parser.add_argument(
+            "--workers", metavar="N", type=int, help="worker processes sharing the ports (default 1)"
+        )
+
+
+# Flag (argparse attribute) -> settings key.
+_FLAGS = {
+    "upstream": "upstream.url",
+    "host": "listen.host",
+    "port": "listen.port",
+    "admin_host": "admin.host",
+    "admin_port": "admin.port",
+    "log_level": "logging.level",
+    "rules_mode": "rules.mode",
+    "workers": "server.workers",
+}
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    mapping = {
-        "upstream": "upstream.url",
-        "host": "listen.host",
-        "port": "listen.port",
-        "admin_host": "admin.host",
-        "admin_port": "admin.port",
-        "log_level": "logging.level",
-        "rules_mode": "rules.mode",
-    }
-    return {
-        key: getattr(args, attr) for attr, key in mapping.items() if getattr(args, attr, None) is not None
-    }
+    return {key: getattr(args, attr) for attr, key in _FLAGS.items() if getattr(args, attr, None) is not None}
+
+
+def _flags_of(config: str | None, overrides: dict[str, Any]) -> list[str]:
+    """The command line that gives a worker the same --config and flags as this process."""
+    keys = {key: attr for attr, key in _FLAGS.items()}
+    flags = ["--config", config] if config is not None else []
+    for key, value in overrides.items():
+        flags += ["--" + keys[key].replace("_", "-"), str(value)]
+    return flags
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,12 +80,15 @@ def build_parser() -> argparse.ArgumentParser:
         prog="clever-proxy",
         description="A pre-validating reverse proxy for Clever's LMS Connect API. "
         "Without a command, runs the proxy: see `clever-proxy serve --help` for its flags "
-        "(--config, --upstream, --host, --port, --admin-host, --admin-port, --log-level, --rules-mode).",
+        "(--config, --upstream, --host, --port, --admin-host, --admin-port, --log-level, --rules-mode, "
+        "--workers).",
     )
     parser.add_argument("--version", action="version", version=f"clever-proxy {proxy.__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     serve = sub.add_parser("serve", help="run the proxy (the default)")
     _add_settings_flags(serve, serving=True)
+    # Set only by the supervisor of --workers: the worker's end of its link (an inherited descriptor).
+    serve.add_argument("--worker-link", metavar="FD", type=int, help=argparse.SUPPRESS)
     check = sub.add_parser(
         "check-config", help="validate the settings and the contract, print the effective settings"
     )
@@ -107,11 +124,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                     file=sys.stdout,
                 )
                 return 0
-            return _serve(settings, contract, args.config, _overrides(args))
+            return _serve(settings, contract, args.config, _overrides(args), args.worker_link)
         if args.command == "demo":
             return asyncio.run(_demo(args.examples))
         return _sandbox(args)
     except (settings_mod.SettingsError, contract_mod.ContractError, ValueError) as exc:
+        if getattr(args, "worker_link", None) is not None:
+            # A worker tells its supervisor, which prints the one line (not one per worker).
+            from proxy.workers import report_failure
+
+            report_failure(args.worker_link, str(exc))
+            return EXIT_USAGE
         _fail(str(exc))
 
 
@@ -120,10 +143,23 @@ def _serve(
     contract: contract_mod.Contract,
     config: str | None,
     overrides: dict[str, Any],
+    worker_link: int | None = None,
 ) -> int:
+    accesslog.configure(settings.log_level, settings.access_log)
+    if worker_link is not None:
+        from proxy.workers import run_worker
+
+        return run_worker(settings, contract, config, overrides, worker_link)
+    if settings.workers > 1:
+        from proxy.workers import StartupError, supervise
+
+        try:
+            return supervise(settings, _flags_of(config, overrides))
+        except StartupError as exc:
+            _fail(str(exc))
+
     from proxy.server import build, serve
 
-    accesslog.configure(settings.log_level, settings.access_log)
     state = build(settings, contract)
     state.config_path, state.overrides = config, overrides
     try:

@@ -4,6 +4,12 @@ Rules: labels take only values derived from the contract (route templates, rule 
 small fixed sets (methods, outcomes, status classes, error kinds), never raw paths or tokens. The
 registry is injected, so tests and several apps in one process never share series. Children are
 looked up through plain dicts keyed by tuples, so the hot path makes no `labels()` call.
+
+With several workers (`proxy.workers`), each worker's values live in files of a shared directory and
+/metrics adds them up: counters and histograms are summed, and every gauge says how it combines
+(`multiprocess_mode`, ignored in a single process). The "live" modes forget a worker once it is gone.
+Gauges about the configuration and readiness take the worst worker (`livemin`), so that one worker
+that missed a reload or is not ready shows instead of being averaged away.
 """
 
 from __future__ import annotations
@@ -105,19 +111,25 @@ class Metrics:
             "clever_proxy_config_generation",
             "How many times the configuration was loaded (1 at start, +1 per successful reload).",
             registry=registry,
+            multiprocess_mode="livemin",  # the generation every worker has reached
         )
         self.config_reload_success = Gauge(
             "clever_proxy_config_last_reload_success",
             "1 if the last configuration load or reload succeeded, 0 if it was refused.",
             registry=registry,
+            multiprocess_mode="livemin",  # 1 only if every worker's last load succeeded
         )
         self.config_reload_time = Gauge(
             "clever_proxy_config_last_reload_timestamp_seconds",
             "When the configuration was last loaded or a reload was attempted (Unix time).",
             registry=registry,
+            multiprocess_mode="livemin",  # the worker that tried least recently
         )
         self.in_flight = Gauge(
-            "clever_proxy_in_flight_requests", "Requests being handled right now.", registry=registry
+            "clever_proxy_in_flight_requests",
+            "Requests being handled right now.",
+            registry=registry,
+            multiprocess_mode="livesum",
         )
         self.upstream_errors = Counter(
             "clever_proxy_upstream_errors",
@@ -136,12 +148,14 @@ class Metrics:
             "Always 1; labels carry the proxy and Python versions.",
             ("version", "python"),
             registry=registry,
+            multiprocess_mode="livemax",  # one series, as with a single process
         )
         self.build_info.labels(proxy.__version__, platform.python_version()).set(1)
         self.ready = Gauge(
             "clever_proxy_ready",
             "1 while the proxy accepts traffic, 0 while starting or draining.",
             registry=registry,
+            multiprocess_mode="livemin",  # 1 only while every worker accepts traffic
         )
 
         # Small label sets are bound now, so that their rates start at 0. The large products (route x

@@ -17,7 +17,7 @@ import time
 import traceback
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -36,6 +36,9 @@ from proxy.request import ParsedRequest, inspect, wants_body, with_body
 from proxy.respond import Responder
 from proxy.settings import Settings
 from proxy.verdict import Forward, Reject, Verdict
+
+if TYPE_CHECKING:
+    from proxy.workers import WorkerLink
 
 log = logging.getLogger("clever_proxy")
 
@@ -135,6 +138,8 @@ class ProxyState:
     disagreements: shadow.DisagreementLog = field(
         default_factory=lambda: shadow.DisagreementLog(logging.getLogger("clever_proxy.shadow"))
     )
+    # Set when this process is one of several workers (`proxy.workers`): shared ports, its supervisor.
+    worker: WorkerLink | None = None
     _ids: itertools.count[int] = field(default_factory=itertools.count)
     _id_prefix: str = field(default_factory=lambda: f"{os.getpid():x}-{int(time.time()):x}")
 
@@ -328,6 +333,7 @@ RESTART_ONLY = {
     "upstream.url": "upstream_url",
     "upstream.pool_size": "pool_size",
     "upstream.x_forwarded": "x_forwarded",
+    "server.workers": "workers",
 }
 
 
@@ -428,7 +434,8 @@ class _Server(web.Server):
 
 
 def make_admin_app(state: ProxyState) -> web.Application:
-    registry = state.metrics.registry
+    # A worker answers for all workers together (their metric files); a single process for itself.
+    registry = state.metrics.registry if state.worker is None else state.worker.scrape_registry()
 
     async def metrics_view(request: web.Request) -> web.Response:
         body = generate_latest(registry)
@@ -450,6 +457,10 @@ def make_admin_app(state: ProxyState) -> web.Application:
     if state.settings.reload_endpoint:
 
         async def reload_view(request: web.Request) -> web.Response:
+            if state.worker is not None:
+                # Every worker reloads (the supervisor signals them all); the answer counts them.
+                outcome = await state.worker.reload_all()
+                return web.json_response(outcome.body(), status=outcome.status)
             ok = reload(state)
             return web.json_response({"reloaded": ok}, status=200 if ok else 422)
 
@@ -500,12 +511,26 @@ class RunningProxy:
         # left (it would wait up to twice its timeout: once for handlers, once more after cancelling).
         self._proxy_runner = web.ServerRunner(server, shutdown_timeout=CLOSE_SECONDS, handle_signals=False)
         await self._proxy_runner.setup()
-        site = web.TCPSite(self._proxy_runner, settings.listen_host, settings.listen_port, reuse_address=True)
+        # Workers share both ports: the kernel spreads new connections across them (SO_REUSEPORT).
+        shared = self.state.worker is not None
+        site = web.TCPSite(
+            self._proxy_runner,
+            settings.listen_host,
+            settings.listen_port,
+            reuse_address=True,
+            reuse_port=shared,
+        )
         await site.start()
         self.port = _bound_port(site)
         self._admin_runner = web.AppRunner(make_admin_app(self.state), access_log=None, handle_signals=False)
         await self._admin_runner.setup()
-        admin = web.TCPSite(self._admin_runner, settings.admin_host, settings.admin_port, reuse_address=True)
+        admin = web.TCPSite(
+            self._admin_runner,
+            settings.admin_host,
+            settings.admin_port,
+            reuse_address=True,
+            reuse_port=shared,
+        )
         await admin.start()
         self.admin_port = _bound_port(admin)
         self.state.ready = True
@@ -559,7 +584,8 @@ def _bound_port(site: web.TCPSite) -> int:
 
 
 async def serve(state: ProxyState) -> None:
-    """Run until SIGTERM/SIGINT; a second signal cancels the drain."""
+    """Run until SIGTERM/SIGINT; a second signal cancels the drain. A worker also tells its supervisor
+    when it listens and how each reload went, and drains when the supervisor is gone."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     cancel = asyncio.Event()
@@ -580,17 +606,25 @@ async def serve(state: ProxyState) -> None:
     # Handlers go in before the listeners open, so that a signal is never the default (fatal) one.
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_signal, sig)
-    loop.add_signal_handler(signal.SIGHUP, reload, state)
+    worker = state.worker
+    if worker is None:
+        loop.add_signal_handler(signal.SIGHUP, reload, state)
+    else:
+        loop.add_signal_handler(signal.SIGHUP, lambda: worker.reloaded(reload(state)))
+        worker.watch(stop)
     running = RunningProxy(state)
     await running.start()
-    log.info(
-        "clever-proxy listening on http://%s:%d (admin http://%s:%d), upstream %s",
-        settings.listen_host,
-        running.port,
-        settings.admin_host,
-        running.admin_port,
-        settings.upstream_url,
-    )
+    if worker is not None:
+        worker.started(running.port, running.admin_port)  # the supervisor says where it listens, once
+    else:
+        log.info(
+            "clever-proxy listening on http://%s:%d (admin http://%s:%d), upstream %s",
+            settings.listen_host,
+            running.port,
+            settings.admin_host,
+            running.admin_port,
+            settings.upstream_url,
+        )
     await stop.wait()
     await running.stop(cancel)
     log.info("clever-proxy stopped")

@@ -60,6 +60,16 @@ def _positive_int(key: str, value: Any) -> int:
     return value
 
 
+MAX_WORKERS = 64
+
+
+def _workers(key: str, value: Any) -> int:
+    value = _int(key, value)
+    if not 1 <= value <= MAX_WORKERS:
+        raise SettingsError(f"{key}: expected 1 to {MAX_WORKERS} worker processes, got {value}")
+    return value
+
+
 def _seconds(key: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise SettingsError(f"{key}: expected a number of seconds, got {value!r}")
@@ -200,6 +210,7 @@ KEYS: dict[str, Callable[[str, Any], Any]] = {
     "server.client_idle_timeout_seconds": _positive_seconds,
     "server.client_body_timeout_seconds": _positive_seconds,
     "server.marker_header": _header_name,
+    "server.workers": _workers,
 }
 
 
@@ -231,6 +242,7 @@ class Settings:
     max_headers: int
     client_idle_timeout: float
     client_body_timeout: float
+    workers: int
     values: Mapping[str, Any] = field(repr=False, default_factory=dict)
     sources: Mapping[str, str] = field(repr=False, default_factory=dict)
 
@@ -270,7 +282,7 @@ def _parse_env(key: str, text: str) -> Any:
         if lowered in ("0", "false", "no", "off"):
             return False
         raise SettingsError(f"{key} (from {env_name(key)}): expected true or false, got {text!r}")
-    if validator in (_port, _int, _positive_int):
+    if validator in (_port, _int, _positive_int, _workers):
         try:
             return int(text.strip())
         except ValueError:
@@ -373,6 +385,7 @@ def load(
         max_headers=values["limits.max_headers"],
         client_idle_timeout=values["server.client_idle_timeout_seconds"],
         client_body_timeout=values["server.client_body_timeout_seconds"],
+        workers=values["server.workers"],
         values=dict(values),
         sources=dict(sources),
     )
