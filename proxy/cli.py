@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import proxy
-from proxy import accesslog
+from proxy import accesslog, eventloop
 from proxy import contract as contract_mod
 from proxy import settings as settings_mod
 
@@ -163,7 +163,7 @@ def _serve(
     state = build(settings, contract)
     state.config_path, state.overrides = config, overrides
     try:
-        asyncio.run(serve(state))
+        eventloop.run(lambda: serve(state), settings.event_loop)
     except OSError as exc:
         _fail(f"cannot listen: {exc.strerror or exc}")
     return 0

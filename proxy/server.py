@@ -25,7 +25,7 @@ from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
-from proxy import accesslog, shadow
+from proxy import accesslog, eventloop, shadow
 from proxy import contract as contract_mod
 from proxy import settings as settings_mod
 from proxy.contract import Contract
@@ -618,12 +618,13 @@ async def serve(state: ProxyState) -> None:
         worker.started(running.port, running.admin_port)  # the supervisor says where it listens, once
     else:
         log.info(
-            "clever-proxy listening on http://%s:%d (admin http://%s:%d), upstream %s",
+            "clever-proxy listening on http://%s:%d (admin http://%s:%d), upstream %s, event loop %s",
             settings.listen_host,
             running.port,
             settings.admin_host,
             running.admin_port,
             settings.upstream_url,
+            eventloop.name_of(loop),
         )
     await stop.wait()
     await running.stop(cancel)

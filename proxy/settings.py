@@ -6,6 +6,7 @@ URL, port out of range, unreadable file) becomes a SettingsError with one line n
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import re
@@ -18,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from proxy.contract import RULE_NAMES
+from proxy.eventloop import CHOICES as EVENT_LOOPS
 
 ENV_PREFIX = "CLEVER_PROXY_"
 CONFIG_ENV = "CLEVER_PROXY_CONFIG"
@@ -67,6 +69,15 @@ def _workers(key: str, value: Any) -> int:
     value = _int(key, value)
     if not 1 <= value <= MAX_WORKERS:
         raise SettingsError(f"{key}: expected 1 to {MAX_WORKERS} worker processes, got {value}")
+    return value
+
+
+def _event_loop(key: str, value: Any) -> str:
+    value = _str(key, value).lower()
+    if value not in EVENT_LOOPS:
+        raise SettingsError(f"{key}: expected one of {', '.join(EVENT_LOOPS)}, got {value!r}")
+    if value == "uvloop" and importlib.util.find_spec("uvloop") is None:
+        raise SettingsError(f"{key}: uvloop is not installed (pip install uvloop), use auto or asyncio")
     return value
 
 
@@ -211,6 +222,7 @@ KEYS: dict[str, Callable[[str, Any], Any]] = {
     "server.client_body_timeout_seconds": _positive_seconds,
     "server.marker_header": _header_name,
     "server.workers": _workers,
+    "server.event_loop": _event_loop,
 }
 
 
@@ -243,6 +255,7 @@ class Settings:
     client_idle_timeout: float
     client_body_timeout: float
     workers: int
+    event_loop: str
     values: Mapping[str, Any] = field(repr=False, default_factory=dict)
     sources: Mapping[str, str] = field(repr=False, default_factory=dict)
 
@@ -386,6 +399,7 @@ def load(
         client_idle_timeout=values["server.client_idle_timeout_seconds"],
         client_body_timeout=values["server.client_body_timeout_seconds"],
         workers=values["server.workers"],
+        event_loop=values["server.event_loop"],
         values=dict(values),
         sources=dict(sources),
     )

@@ -34,6 +34,7 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from proxy import eventloop
 from proxy.settings import Settings
 
 if TYPE_CHECKING:
@@ -417,7 +418,7 @@ def run_worker(
     state.config_path, state.overrides = config, overrides
     state.worker = link
     try:
-        asyncio.run(serve(state))
+        eventloop.run(lambda: serve(state), settings.event_loop)
     except OSError as exc:
         if link.is_started:
             raise

@@ -5,11 +5,13 @@ body read, the whole upstream answer read, headers copied minus the obvious hop-
 checks, no metrics, no logging.
 
     python tests/perf/naive.py --upstream http://127.0.0.1:8081 --port 8090
+    python tests/perf/naive.py --local --port 8091   # the floor of local answers (see below)
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 
 import aiohttp
 from aiohttp import web
@@ -47,12 +49,36 @@ def make_app(upstream: str) -> web.Application:
     return app
 
 
+# The floor of local answers (--local): what aiohttp's low-level server costs to answer a request with
+# fixed bytes, nothing read, checked, counted or logged. "/" answers 200 (the readiness probe).
+_LOCAL_BODY = b'{"message":"json: cannot unmarshal number into Go struct field .title of type string"}\n'
+
+
+async def _answer_locally(request: web.BaseRequest) -> web.Response:
+    if request.path == "/":
+        return web.Response(body=b"ok")
+    return web.Response(status=400, body=_LOCAL_BODY, content_type="application/json")
+
+
+async def _serve_locally(host: str, port: int) -> None:
+    runner = web.ServerRunner(web.Server(_answer_locally), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    await asyncio.Event().wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--upstream", required=True)
+    parser.add_argument("--upstream", help="where to forward (required unless --local)")
+    parser.add_argument("--local", action="store_true", help="answer every request with a fixed 400")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
+    if args.local:
+        asyncio.run(_serve_locally(args.host, args.port))
+        return
+    if not args.upstream:
+        parser.error("--upstream is required")
     web.run_app(make_app(args.upstream), host=args.host, port=args.port, access_log=None, print=None)
 
 

@@ -17,7 +17,7 @@ Targets, all on loopback, each server pinned to the server CPU and wrk to the lo
 
 Each headline target is measured in interleaved rounds (the order rotates every round) at fixed
 concurrency and at one connection, after a discarded warm-up; medians are reported. Breakdown targets
-(each request kind and each rule alone, the access log off, uvloop when importable, no
+(each request kind and each rule alone, the access log off, asyncio's loop instead of uvloop, no
 compression) get fewer rounds. CPU per request is the server process tree's utime+stime delta
 (/proc/PID/stat) over the measured interval divided by the completed requests; RSS is VmRSS. A fresh
 proxy is then driven to fixed request counts to see whether its RSS stays flat, and micro.py times
@@ -465,7 +465,7 @@ class Suite:
         access_log: bool,
         cpus: str,
         workers: int = 0,
-        uvloop: bool = False,
+        event_loop: str = "auto",
     ) -> Server:
         port, admin = free_port(), free_port()
         env = dict(self.base_env)
@@ -474,14 +474,8 @@ class Suite:
         args = ["serve", "--upstream", upstream.url, "--port", str(port), "--admin-port", str(admin)]
         if workers:
             args += ["--workers", str(workers)]
-        if uvloop:
-            launcher = (
-                "import asyncio, sys, uvloop; asyncio.set_event_loop_policy(uvloop.EventLoopPolicy()); "
-                "from proxy.cli import main; sys.exit(main(sys.argv[1:]))"
-            )
-            argv = [sys.executable, "-c", launcher, *args]
-        else:
-            argv = [sys.executable, "-m", "proxy", *args]
+        env["CLEVER_PROXY_SERVER_EVENT_LOOP"] = event_loop
+        argv = [sys.executable, "-m", "proxy", *args]
         server = self.fleet.start(name, argv, port, cpus, env=env, admin_port=admin)
         wait_ready(self.fleet, server, "/readyz", admin)
         return server
@@ -511,7 +505,18 @@ class Suite:
         probe = subprocess.run([sys.executable, "-c", "import uvloop"], capture_output=True, check=False)
         self.uvloop = probe.returncode == 0
         if self.uvloop:
-            self.start_proxy("proxy_uvloop", self.upstream, access_log=True, cpus=s, uvloop=True)
+            # The proxy runs on uvloop by default: this one shows what asyncio's own loop costs.
+            self.start_proxy("proxy_asyncio", self.upstream, access_log=True, cpus=s, event_loop="asyncio")
+        # The floor of (d): an aiohttp server answering every request with a fixed 400, doing nothing else.
+        port = free_port()
+        floor = self.fleet.start(
+            "floor",
+            [sys.executable, str(HERE / "naive.py"), "--local", "--port", str(port)],
+            port,
+            s,
+            env=self.base_env,
+        )
+        wait_ready(self.fleet, floor, "/", port)
 
     def server(self, name: str) -> Server:
         return next(x for x in self.fleet.servers if x.name == name)
@@ -569,7 +574,8 @@ class Suite:
             breakdown.append(Bench(f"c_{r.name}", f"(c) {r.method} only", "proxy", f"forward_{r.name}", "ok"))
         breakdown.append(Bench("c_nolog", "(c) access log off", "proxy_nolog", "forward", "ok"))
         if self.uvloop:
-            breakdown.append(Bench("c_uvloop", "(c) with uvloop", "proxy_uvloop", "forward", "ok"))
+            breakdown.append(Bench("c_asyncio", "(c) on asyncio's loop", "proxy_asyncio", "forward", "ok"))
+        breakdown.append(Bench("floor", "aiohttp fixed local answer", "floor", "reject", "reject"))
         breakdown.append(Bench("d_noenc", "(d) no Accept-Encoding", "proxy", "reject_noenc", "reject"))
         if self.mode.per_rule:
             for r in catalog.REJECT:
@@ -821,6 +827,9 @@ def ratios(
             ratio(get("e", "rps"), get("c", "rps")) if "load" in targets.get("e", {}) else "not available"
         ),
         "c_over_a_throughput": ratio(get("c", "rps"), get("a", "rps")),
+        # What (d) costs over the least aiohttp can do per answer, and the best (d)/(c) that floor allows.
+        "d_over_floor_cpu": ratio(get("d", "cpu_us_per_req"), get("floor", "cpu_us_per_req")),
+        "c_over_floor_cpu": ratio(get("c", "cpu_us_per_req"), get("floor", "cpu_us_per_req")),
     }
     checks: list[dict[str, Any]] = []
 
@@ -927,6 +936,8 @@ def markdown(result: dict[str, Any]) -> str:
         f"| (d)/(c) CPU efficiency (c µs/req ÷ d µs/req) | {fmt(r['d_over_c_cpu_efficiency'], 2)} |",
         f"| (e)/(c) throughput | {e_over_c} |",
         f"| (c)/(a) throughput | {fmt(r['c_over_a_throughput'], 3)} |",
+        f"| (d) CPU µs/req ÷ aiohttp floor CPU µs/req | {fmt(r.get('d_over_floor_cpu'), 2)} |",
+        f"| best (d)/(c) the floor allows (c µs/req ÷ floor µs/req) | {fmt(r.get('c_over_floor_cpu'), 2)} |",
         "",
         "| target | value | limit | met |",
         "|---|---:|---:|---|",
