@@ -100,6 +100,13 @@ async def read_body(request: web.BaseRequest, limit: int, timeout: float) -> byt
     length = request.content_length
     if length is not None and length > limit:
         raise ClientFailure("body_too_large", 413, limit)
+    content = request.content
+    if content.is_eof() and content.exception() is None:
+        # The whole body came with the head (most bodies do): no waiting, no deadline to arm.
+        body = content.read_nowait()
+        if len(body) > limit:
+            raise ClientFailure("body_too_large", 413, limit)
+        return body
     chunks: list[bytes] = []
     size = 0
     try:
