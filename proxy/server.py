@@ -520,26 +520,10 @@ class RunningProxy:
         await self._proxy_runner.setup()
         # Workers share both ports: the kernel spreads new connections across them (SO_REUSEPORT).
         shared = self.state.worker is not None
-        site = web.TCPSite(
-            self._proxy_runner,
-            settings.listen_host,
-            settings.listen_port,
-            reuse_address=True,
-            reuse_port=shared,
-        )
-        await site.start()
-        self.port = _bound_port(site)
+        self.port = await _listen(self._proxy_runner, settings.listen_host, settings.listen_port, shared)
         self._admin_runner = web.AppRunner(make_admin_app(self.state), access_log=None, handle_signals=False)
         await self._admin_runner.setup()
-        admin = web.TCPSite(
-            self._admin_runner,
-            settings.admin_host,
-            settings.admin_port,
-            reuse_address=True,
-            reuse_port=shared,
-        )
-        await admin.start()
-        self.admin_port = _bound_port(admin)
+        self.admin_port = await _listen(self._admin_runner, settings.admin_host, settings.admin_port, shared)
         self.state.ready = True
         self.state.metrics.ready.set(1)
 
@@ -582,6 +566,13 @@ class RunningProxy:
                 )
         finally:
             cancelled.cancel()
+
+
+async def _listen(runner: web.BaseRunner, host: str, port: int, shared: bool) -> int:
+    """Open a listener; the port it got (port 0 asks for any free one)."""
+    site = web.TCPSite(runner, host, port, reuse_address=True, reuse_port=shared)
+    await site.start()
+    return _bound_port(site)
 
 
 def _bound_port(site: web.TCPSite) -> int:

@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -25,6 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from proxy import settings as settings_mod
 from tests.conftest import Upstream, wait_until
 from tests.reliability.harness import ProxyProcess
+from tests.test_config import run_cli
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="SO_REUSEPORT balancing and /proc are Linux's"
@@ -118,20 +118,6 @@ async def start(proxies: list[ProxyProcess], upstream: Upstream, *args: str, **s
     proxy = await ProxyProcess.start(upstream.url, *args, **settings)
     proxies.append(proxy)
     return proxy
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("CLEVER_PROXY_")}
-    environ.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "proxy", *args],
-        capture_output=True,
-        check=False,
-        text=True,
-        env=environ,
-        cwd=ROOT,
-        timeout=60,
-    )
 
 
 async def send_mix(port: int, forwarded: int, rejected: int) -> None:
