@@ -1,11 +1,12 @@
-"""The only owner of the upstream connection pool: sends a request to Clever and streams the answer back.
+"""Forwarding: a request's head rebuilt for Clever, sent through the upstream pool, the answer streamed back.
 
 Rules: only the configured upstream origin is ever contacted (the request target contributes its path
-and query, never a host); bytes are passed through untouched (no decompression, no re-encoding of the
-path); hop-by-hop headers are dropped both ways; the proxy adds no header the client did not send
-except Host and X-Forwarded-*. Library exceptions become the proxy's 502/504 here and nowhere else. A
-request that may have reached the upstream is never sent again: writes (POST, PATCH, DELETE, PUT) go
-through a session whose connection-retry is off.
+and query, never a host); bytes are passed through untouched (the client's header lines byte for byte,
+no decompression, no re-encoding of the path); hop-by-hop headers are dropped both ways; the proxy
+adds no header the client did not send except Host, X-Forwarded-* and the body's framing. The pool
+(`proxy.upstream`) turns connection failures into the proxy's 502/504. A request that may have reached
+the upstream is never sent again: only a safe method, with no streamed body, is resent, and only when
+a reused connection closed before any answer.
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
-import aiohttp
 from aiohttp import web
+from aiohttp.client_exceptions import ClientError
 from multidict import CIMultiDict
-from yarl import URL
 
 from proxy.request import ParsedRequest
 from proxy.respond import ExactResponse, ExactStreamResponse
+from proxy.upstream import Answer, Pool, UpstreamFailure
 
 log = logging.getLogger("clever_proxy")
 
@@ -35,8 +36,9 @@ _DROP_REQUEST = HOP_BY_HOP | {"host", "content-length", "expect"}
 _DROP_RESPONSE = HOP_BY_HOP
 # Methods that RFC 9110 calls safe: a stale pooled connection may be retried for them.
 SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS", "TRACE"))
-_SKIP_AUTO = frozenset(("User-Agent", "Accept", "Accept-Encoding", "Content-Type"))
-_CHUNK = 64 * 1024
+_DROP_REQUEST_RAW = frozenset(name.encode("ascii") for name in _DROP_REQUEST)
+_CHUNKED = b"Transfer-Encoding: chunked\r\n"
+_NO_BODY = b"Content-Length: 0\r\n"
 
 
 @dataclass(slots=True)
@@ -50,15 +52,6 @@ class Exchange:
     capture: bool = False  # keep a 4xx answer's body (shadow comparison, missed rejections)
     captured: bytes | None = None
     content_encoding: str | None = None
-
-
-class UpstreamFailure(Exception):
-    """The upstream could not be reached or did not answer in time; kind is connect/timeout/protocol."""
-
-    def __init__(self, kind: str, status: int) -> None:
-        super().__init__(kind)
-        self.kind = kind
-        self.status = status
 
 
 class ClientFailure(Exception):
@@ -115,10 +108,17 @@ class _Upload:
 
 def connection_tokens(headers: Mapping[str, str]) -> frozenset[str]:
     """Header names listed in Connection are hop-by-hop too (RFC 9110 §7.6.1)."""
-    value = headers.get("Connection")
-    if not value:
+    getall = getattr(headers, "getall", None)
+    values = getall("Connection", ()) if getall is not None else [headers.get("Connection") or ""]
+    return frozenset(t.strip().lower() for value in values for t in value.split(",") if t.strip())
+
+
+def _connection_tokens(values: list[str] | tuple[str, ...]) -> frozenset[bytes]:
+    """The same names, as raw lower-case bytes, from every Connection header (usually none)."""
+    if not values:
         return frozenset()
-    return frozenset(t.strip().lower() for t in value.split(",") if t.strip())
+    tokens = (t.strip().lower() for value in values for t in value.split(","))
+    return frozenset(t.encode("utf-8", "surrogateescape") for t in tokens if t)
 
 
 def filter_headers(headers: Mapping[str, str], drop: frozenset[str]) -> CIMultiDict[str]:
@@ -144,102 +144,106 @@ class Forwarder:
         max_streamed_body: int = 64 * 1024 * 1024,
         body_timeout: float = 30.0,
     ) -> None:
-        self._base = upstream_url.rstrip("/")
+        self._url = upstream_url
         self._max_streamed_body = max_streamed_body
         self._body_timeout = body_timeout
-        self._timeout = aiohttp.ClientTimeout(total=total_timeout, connect=connect_timeout)
+        self._connect_timeout = connect_timeout
+        self._total_timeout = total_timeout
         self._pool_size = pool_size
         self._x_forwarded = x_forwarded
-        self._connector: aiohttp.TCPConnector | None = None
-        self._safe: aiohttp.ClientSession | None = None
-        self._unsafe: aiohttp.ClientSession | None = None
+        self.pool: Pool | None = None
+        self._host_line = b""
 
     def set_timeouts(self, connect_timeout: float, total_timeout: float) -> None:
         """New timeouts for the requests that start from now on (a configuration reload)."""
-        self._timeout = aiohttp.ClientTimeout(total=total_timeout, connect=connect_timeout)
+        self._connect_timeout, self._total_timeout = connect_timeout, total_timeout
+        if self.pool is not None:
+            self.pool.connect_timeout = connect_timeout
 
     @property
     def is_open(self) -> bool:
-        return self._safe is not None and not self._safe.closed
+        return self.pool is not None and not self.pool.closed
 
     async def start(self) -> None:
-        self._connector = aiohttp.TCPConnector(limit=self._pool_size, limit_per_host=0, ttl_dns_cache=60)
-        common = {
-            "connector": self._connector,
-            "connector_owner": False,
-            "timeout": self._timeout,
-            "auto_decompress": False,
-            "cookie_jar": aiohttp.DummyCookieJar(),
-            "skip_auto_headers": _SKIP_AUTO,
-            "requote_redirect_url": False,
-        }
-        self._safe = aiohttp.ClientSession(**common)  # type: ignore[arg-type]
-        self._unsafe = aiohttp.ClientSession(**common)  # type: ignore[arg-type]
-        # aiohttp retries a request on a pooled connection that the server closed; that is only harmless
-        # for safe methods, and the retry switch has no public setter.
-        if hasattr(self._unsafe, "_retry_connection"):
-            self._unsafe._retry_connection = False
+        self.pool = Pool(self._url, limit=self._pool_size, connect_timeout=self._connect_timeout)
+        self._host_line = b"\r\nHost: " + self.pool.authority.encode("ascii") + b"\r\n"
 
     async def close(self) -> None:
-        for session in (self._safe, self._unsafe):
-            if session is not None:
-                await session.close()
-        if self._connector is not None:
-            await self._connector.close()
+        if self.pool is not None:
+            await self.pool.close()
 
-    def _headers(self, request: web.BaseRequest) -> CIMultiDict[str]:
-        headers = filter_headers(request.headers, _DROP_REQUEST)
-        if self._x_forwarded:
-            peer = request.remote or ""
-            prior = headers.getall("X-Forwarded-For", [])
-            if prior:
-                del headers["X-Forwarded-For"]
-                headers["X-Forwarded-For"] = ", ".join((*prior, peer))
-            else:
-                headers["X-Forwarded-For"] = peer
-            if "X-Forwarded-Proto" not in headers:
-                headers["X-Forwarded-Proto"] = request.scheme
-        length = request.content_length
-        if length is not None and request.body_exists:
-            headers["Content-Length"] = str(length)
-        return headers
+    def _head(self, request: web.BaseRequest, method: str, target: str, framing: bytes) -> bytes:
+        """The request head as the upstream gets it: the client's header lines byte for byte, less the
+        hop-by-hop ones and those the proxy frames itself, plus Host, X-Forwarded-* and the framing."""
+        named = _connection_tokens(request.headers.getall("Connection", ()))
+        x_forwarded = self._x_forwarded
+        lines = [method.encode("ascii"), b" ", target.encode("utf-8", "surrogateescape"), b" HTTP/1.1"]
+        lines.append(self._host_line)
+        prior: list[bytes] = []
+        has_proto = False
+        for name, value in request.raw_headers:
+            lower = name.lower()
+            if lower in _DROP_REQUEST_RAW or lower.startswith(b"proxy-") or (named and lower in named):
+                continue
+            if x_forwarded:
+                if lower == b"x-forwarded-for":
+                    prior.append(value)
+                    continue
+                has_proto = has_proto or lower == b"x-forwarded-proto"
+            lines.append(name + b": " + value + b"\r\n")
+        if x_forwarded:
+            prior.append((request.remote or "").encode("ascii", "replace"))
+            lines.append(b"X-Forwarded-For: " + b", ".join(prior) + b"\r\n")
+            if not has_proto:
+                lines.append(b"X-Forwarded-Proto: " + request.scheme.encode("ascii") + b"\r\n")
+        lines.append(framing)
+        lines.append(b"\r\n")
+        return b"".join(lines)
 
     async def send(
         self, request: web.BaseRequest, parsed: ParsedRequest, exchange: Exchange
     ) -> web.StreamResponse:
         """Forward and stream the answer; raises UpstreamFailure or ClientFailure before any byte went
         to the client."""
-        assert self._safe is not None and self._unsafe is not None
+        pool = self.pool
+        assert pool is not None
         if parsed.method == "CONNECT":
-            # aiohttp would turn it into a tunnel request for the upstream's own address: nothing
-            # the client asked for can be forwarded faithfully, and this is not a forward proxy.
+            # Its target is an authority, not a path on Clever: nothing the client asked for can be
+            # forwarded faithfully, and this is not a forward proxy.
             raise ClientFailure("not_proxied", 405)
-        session = self._safe if parsed.method in SAFE_METHODS else self._unsafe
-        url = URL(self._base + parsed.target, encoded=True)
-        headers = self._headers(request)
         upload: _Upload | None = None
-        if parsed.body is not None:
-            data: object = parsed.body
-            headers["Content-Length"] = str(len(parsed.body))
+        body = parsed.body
+        if body is not None:
+            framing = b"Content-Length: %d\r\n" % len(body)
         elif parsed.has_body:
             length = request.content_length
             if length is not None and length > self._max_streamed_body:
                 raise ClientFailure("body_too_large", 413, self._max_streamed_body)
-            deadline = asyncio.get_running_loop().time() + self._body_timeout
-            upload = _Upload(request.content, self._max_streamed_body, deadline)
-            data = upload.chunks()
+            loop = asyncio.get_running_loop()
+            upload = _Upload(request.content, self._max_streamed_body, loop.time() + self._body_timeout)
+            framing = b"Content-Length: %d\r\n" % length if length is not None else _CHUNKED
         else:
-            data = None
-            headers.pop("Content-Length", None)
+            # No body: a client's "Content-Length: 0" is passed on as sent, nothing is added otherwise.
+            framing = _NO_BODY if "Content-Length" in request.headers else b""
+        head = self._head(request, parsed.method, parsed.target, framing)
+        loop = asyncio.get_running_loop()
         started = time.perf_counter()
         try:
-            upstream = await session.request(
-                parsed.method, url, headers=headers, data=data, allow_redirects=False, timeout=self._timeout
+            upstream = await pool.exchange(
+                head,
+                body,
+                upload.chunks() if upload is not None else None,
+                chunked=framing is _CHUNKED,
+                head_only=parsed.method == "HEAD",
+                deadline=loop.time() + self._total_timeout,
+                may_resend=upload is None and parsed.method in SAFE_METHODS,
             )
-        except Exception as exc:
+        except ClientFailure:
+            raise
+        except UpstreamFailure:
             if upload is not None and upload.failure is not None:
                 raise upload.failure from None
-            raise _upstream_failure(exc) from None
+            raise
         exchange.upstream_seconds = time.perf_counter() - started
         exchange.status = upstream.status
         try:
@@ -248,7 +252,7 @@ class Forwarder:
             upstream.release()
 
     async def _stream_back(
-        self, request: web.BaseRequest, upstream: aiohttp.ClientResponse, exchange: Exchange
+        self, request: web.BaseRequest, upstream: Answer, exchange: Exchange
     ) -> web.StreamResponse:
         headers = filter_headers(upstream.headers, _DROP_RESPONSE)
         whole = _arrived_whole(upstream)
@@ -266,7 +270,7 @@ class Forwarder:
             while True:
                 try:
                     chunk = await upstream.content.readany()
-                except (TimeoutError, aiohttp.ClientError, asyncio.IncompleteReadError, OSError) as exc:
+                except (TimeoutError, ClientError, asyncio.IncompleteReadError, OSError) as exc:
                     # Headers are out: the only honest signal left is to cut the client's connection
                     # (a clean end, such as a last chunk, would pass a truncated answer off as whole).
                     exchange.outcome = "upstream_error"
@@ -292,7 +296,7 @@ class Forwarder:
         return response
 
 
-def _arrived_whole(upstream: aiohttp.ClientResponse) -> bytes | None:
+def _arrived_whole(upstream: Answer) -> bytes | None:
     """The answer's body when all of it, exactly its declared Content-Length and not yet read, is
     already buffered (the common small answer, which arrives with its head): it then goes out in one
     write. Anything else (HEAD, 204 and 304 have no body; a body still arriving) is streamed."""
@@ -311,7 +315,7 @@ def _arrived_whole(upstream: aiohttp.ClientResponse) -> bytes | None:
 
 async def _send_whole(
     request: web.BaseRequest,
-    upstream: aiohttp.ClientResponse,
+    upstream: Answer,
     headers: CIMultiDict[str],
     body: bytes,
     exchange: Exchange,
@@ -328,13 +332,3 @@ async def _send_whole(
         exchange.error_kind = "client_gone"
         exchange.captured = None
     return response
-
-
-def _upstream_failure(exc: Exception) -> UpstreamFailure:
-    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
-        return UpstreamFailure("timeout", 504)
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return UpstreamFailure("connect", 502)
-    if isinstance(exc, aiohttp.ClientError | OSError):
-        return UpstreamFailure("protocol", 502)
-    raise exc

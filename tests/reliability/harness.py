@@ -328,11 +328,9 @@ def body_of(reply: bytes) -> bytes:
 
 def pool_counts(proxy: RunningProxy) -> tuple[int, int]:
     """(connections lent out, idle pooled connections) of the proxy's upstream pool."""
-    connector = proxy.state.forwarder._connector
-    assert connector is not None
-    acquired = len(connector._acquired)  # aiohttp keeps these privately; the test needs the numbers
-    idle = sum(len(v) for v in connector._conns.values())
-    return acquired, idle
+    pool = proxy.state.forwarder.pool
+    assert pool is not None
+    return pool.counts()
 
 
 def proxy_tasks(upstream: FaultUpstream | None = None) -> int:
