@@ -22,7 +22,7 @@ from aiohttp.client_exceptions import ClientError
 from multidict import CIMultiDict
 
 from proxy.request import ParsedRequest
-from proxy.respond import ExactResponse, ExactStreamResponse
+from proxy.respond import ExactStreamResponse, RenderedResponse
 from proxy.upstream import Answer, Pool, UpstreamFailure
 
 log = logging.getLogger("clever_proxy")
@@ -37,6 +37,7 @@ _DROP_RESPONSE = HOP_BY_HOP
 # Methods that RFC 9110 calls safe: a stale pooled connection may be retried for them.
 SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS", "TRACE"))
 _DROP_REQUEST_RAW = frozenset(name.encode("ascii") for name in _DROP_REQUEST)
+_DROP_RESPONSE_RAW = frozenset(name.encode("ascii") for name in _DROP_RESPONSE)
 _CHUNKED = b"Transfer-Encoding: chunked\r\n"
 _NO_BODY = b"Content-Length: 0\r\n"
 
@@ -254,10 +255,10 @@ class Forwarder:
     async def _stream_back(
         self, request: web.BaseRequest, upstream: Answer, exchange: Exchange
     ) -> web.StreamResponse:
-        headers = filter_headers(upstream.headers, _DROP_RESPONSE)
         whole = _arrived_whole(upstream)
         if whole is not None:
-            return await _send_whole(request, upstream, headers, whole, exchange)
+            return await _send_whole(request, upstream, whole, exchange)
+        headers = filter_headers(upstream.headers, _DROP_RESPONSE)
         response = ExactStreamResponse(status=upstream.status, reason=upstream.reason, headers=headers)
         kept: list[bytes] | None = None
         if exchange.capture and 400 <= upstream.status < 500:
@@ -313,20 +314,32 @@ def _arrived_whole(upstream: Answer) -> bytes | None:
     return body if len(body) == size else None
 
 
+def _answer_lines(upstream: Answer) -> tuple[bytes, bool]:
+    """The upstream's header lines byte for byte, less the hop-by-hop ones; and whether Date is there."""
+    named = _connection_tokens(upstream.headers.getall("Connection", ()))
+    lines = []
+    has_date = False
+    for name, value in upstream.raw_headers:
+        lower = name.lower()
+        if lower in _DROP_RESPONSE_RAW or lower.startswith(b"proxy-") or (named and lower in named):
+            continue
+        has_date = has_date or lower == b"date"
+        lines.append(name + b": " + value + b"\r\n")
+    return b"".join(lines), has_date
+
+
 async def _send_whole(
-    request: web.BaseRequest,
-    upstream: Answer,
-    headers: CIMultiDict[str],
-    body: bytes,
-    exchange: Exchange,
+    request: web.BaseRequest, upstream: Answer, body: bytes, exchange: Exchange
 ) -> web.StreamResponse:
-    response = ExactResponse(status=upstream.status, reason=upstream.reason, headers=headers, body=body)
+    lines, has_date = _answer_lines(upstream)
+    response = RenderedResponse(
+        upstream.status, lines, body, reason=upstream.reason, has_length=True, has_date=has_date
+    )
     if exchange.capture and 400 <= upstream.status < 500:
         exchange.content_encoding = upstream.headers.get("Content-Encoding")
         exchange.captured = body
     try:
         await response.prepare(request)
-        await response.write_eof()
     except ConnectionError:  # the client went away
         exchange.outcome = "upstream_error"
         exchange.error_kind = "client_gone"

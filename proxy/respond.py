@@ -7,7 +7,9 @@ Status, headers (in the contract's order), body framing and compression all come
 
 from __future__ import annotations
 
+import time
 import zlib
+from email.utils import formatdate
 
 import orjson
 from aiohttp import web
@@ -46,6 +48,94 @@ class ExactStreamResponse(_AsDeclared, web.StreamResponse):
     """A streamed response with exactly the headers given (plus framing and Date)."""
 
 
+# Statuses whose answers carry no body (RFC 9110 §15.3.5, §15.4.5, 1xx): left to aiohttp's framing.
+NO_BODY_STATUSES = frozenset((204, 304, *range(100, 200)))
+
+
+class RenderedResponse(web.StreamResponse):
+    """A whole answer whose header lines the caller already rendered to bytes (once per kind of local
+    answer; straight from the upstream's raw lines for a forwarded one), written in one write.
+
+    It goes out as ExactResponse would send it (tested byte for byte against aiohttp's own
+    serialisation): the status line in the request's HTTP version, the given lines, Content-Length
+    unless the lines carry it, Date unless they carry it, Connection as keep-alive requires, then the
+    body (none for HEAD). What it skips is building a header multidict per answer and serialising it."""
+
+    def __init__(
+        self,
+        status: int,
+        lines: bytes,
+        body: bytes,
+        *,
+        reason: str | None = None,
+        has_length: bool = False,
+        has_date: bool = False,
+    ) -> None:
+        super().__init__(status=status, reason=reason)
+        self._lines = lines  # "Name: value\r\n" lines
+        self._rendered_body = body
+        self._has_length = has_length  # the lines carry Content-Length (a forwarded answer's own)
+        self._has_date = has_date
+
+    async def prepare(self, request: web.BaseRequest) -> None:  # type: ignore[override]
+        if self._eof_sent:
+            return
+        self._eof_sent = True
+        keep_alive = self._keep_alive
+        if keep_alive is None:
+            keep_alive = self._keep_alive = request.keep_alive
+        version = request.version
+        body = self._rendered_body
+        parts = [
+            b"HTTP/%d.%d %d %s\r\n" % (version[0], version[1], self.status, _raw(self.reason)),
+            self._lines,
+        ]
+        head_only = request.method == "HEAD"
+        if not self._has_length and (body or not head_only):
+            parts.append(b"Content-Length: %d\r\n" % len(body))
+        if not self._has_date:
+            parts.append(http_date())
+        if keep_alive:
+            if version == (1, 0):
+                parts.append(b"Connection: keep-alive\r\n")
+        elif version == (1, 1):
+            parts.append(b"Connection: close\r\n")
+        parts.append(b"\r\n")
+        if body and not head_only:
+            parts.append(body)
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            raise ConnectionResetError("the client connection is closed")
+        transport.write(b"".join(parts))
+        # Above the transport's high-water mark, wait as aiohttp's writer would: a client pipelining
+        # requests without reading the answers must not pile them up in memory.
+        protocol = request.protocol
+        if protocol.writing_paused:
+            await protocol._drain_helper()
+
+    async def write_eof(self, data: bytes = b"") -> None:
+        return None
+
+
+def _raw(text: str) -> bytes:
+    """Text aiohttp's parser decoded from the wire, as the bytes it came from."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+_date_second = -1
+_date_line = b""
+
+
+def http_date() -> bytes:
+    """The Date header line (RFC 9110 §5.6.7), formatted at most once a second."""
+    global _date_second, _date_line
+    now = int(time.time())
+    if now != _date_second:
+        _date_second = now
+        _date_line = b"Date: " + formatdate(now, usegmt=True).encode("ascii") + b"\r\n"
+    return _date_line
+
+
 def choose_encoding(accept_encoding: str | None, has_upgrade: bool, encodings: tuple[str, ...]) -> str | None:
     """gorilla/handlers CompressHandler: first token of the first header equal to a known encoding."""
     if not accept_encoding or has_upgrade:
@@ -69,7 +159,7 @@ def compress(body: bytes, encoding: str) -> bytes:
 class Responder:
     """Renders verdicts; holds the marker header that tells an operator an answer was the proxy's."""
 
-    __slots__ = ("_compressed", "_contract", "_marker")
+    __slots__ = ("_compressed", "_contract", "_lines", "_marker")
 
     def __init__(self, contract: Contract, marker_header: str) -> None:
         self._contract = contract
@@ -77,6 +167,8 @@ class Responder:
         # Local answers repeat (the same few messages): compressing each once saves a zlib stream
         # per answer. Bounded; cleared whole when full.
         self._compressed: dict[tuple[bytes, str], bytes] = {}
+        # Rendered header lines per (response, encoding, rule): a few dozen at most.
+        self._lines: dict[tuple[str, str | None, str], tuple[bytes, bool, bool]] = {}
 
     def body_of(self, spec: ResponseSpec, message: str) -> bytes:
         if spec.body == "empty":
@@ -86,13 +178,12 @@ class Responder:
         body = b'{"' + spec.message_key.encode() + b'":' + go_json_string(message) + b"}"
         return body + b"\n" if spec.trailing_newline else body
 
-    def reject(self, verdict: Reject, accept_encoding: str | None, has_upgrade: bool) -> web.Response:
+    def reject(self, verdict: Reject, accept_encoding: str | None, has_upgrade: bool) -> web.StreamResponse:
         contract = self._contract
         spec = contract.responses[verdict.response]
         body = self.body_of(spec, verdict.message)
-        headers = CIMultiDict(spec.headers)
+        encoding = None
         if spec.compressed:
-            headers.add("Vary", contract.vary)
             encoding = choose_encoding(accept_encoding, has_upgrade, contract.compression_encodings)
             if encoding is not None:
                 key = (body, encoding)
@@ -102,12 +193,30 @@ class Responder:
                         self._compressed.clear()
                     cached = self._compressed[key] = compress(body, encoding)
                 body = cached
-                headers.add("Content-Encoding", encoding)
+        if spec.status in NO_BODY_STATUSES:
+            headers = CIMultiDict(self._header_pairs(spec, encoding, verdict.rule))
+            return ExactResponse(status=spec.status, body=body or None, headers=headers)
+        lines_key = (verdict.response, encoding, verdict.rule)
+        rendered = self._lines.get(lines_key)
+        if rendered is None:
+            pairs = self._header_pairs(spec, encoding, verdict.rule)
+            names = {k.lower() for k, _ in pairs}
+            lines = b"".join(f"{k}: {v}\r\n".encode() for k, v in pairs)
+            rendered = self._lines[lines_key] = (lines, "content-length" in names, "date" in names)
+        lines, has_length, has_date = rendered
+        return RenderedResponse(spec.status, lines, body, has_length=has_length, has_date=has_date)
+
+    def _header_pairs(self, spec: ResponseSpec, encoding: str | None, rule: str) -> list[tuple[str, str]]:
+        """A local answer's headers, in the order they go out: the contract's, Vary and Content-Encoding
+        where the answer is compressible, then the marker."""
+        pairs = list(spec.headers)
+        if spec.compressed:
+            pairs.append(("Vary", self._contract.vary))
+            if encoding is not None:
+                pairs.append(("Content-Encoding", encoding))
         if self._marker:
-            headers.add(self._marker, f"local; rule={verdict.rule}")
-        if body:
-            return ExactResponse(status=spec.status, body=body, headers=headers)
-        return ExactResponse(status=spec.status, headers=headers)
+            pairs.append((self._marker, f"local; rule={rule}"))
+        return pairs
 
     def proxy_error(self, status: int, kind: str, message: str) -> web.Response:
         """An answer of the proxy's own (upstream unreachable, timeout, body too large), always marked."""
