@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import ssl
+import time
 from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohappyeyeballs
 from aiohttp.client_exceptions import ClientError, ClientOSError, ServerDisconnectedError
 from aiohttp.client_proto import ResponseHandler
 from aiohttp.http_exceptions import HttpProcessingError
@@ -35,6 +38,10 @@ from yarl import URL
 # an API commonly close idle connections after a minute or so; reusing one they are about to drop is
 # the keep-alive race that only a safe method survives.
 KEEPALIVE_SECONDS = 15.0
+# Name resolution results are kept this long (aiohttp's connector default), and the next address family
+# is tried after this delay when the first does not connect (RFC 8305 happy eyeballs, as aiohttp does).
+DNS_TTL_SECONDS = 60.0
+HAPPY_EYEBALLS_DELAY = 0.25
 # Interim answers (100 Continue, 103 Early Hints) precede the real one; 101 ends HTTP/1.1 itself.
 _INTERIM = range(100, 200)
 # A body up to this size is copied after the head to go out in one write; larger ones are not copied.
@@ -156,6 +163,8 @@ class Pool:
         self._opening = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._sweeper: asyncio.TimerHandle | None = None
+        self._addresses: list[Any] = []
+        self._resolved_at = -DNS_TTL_SECONDS
         self.closed = False
 
     def counts(self) -> tuple[int, int]:
@@ -190,6 +199,10 @@ class Pool:
                     await waiter
             except TimeoutError:
                 raise timeout_failure() from None
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self._wake()  # woken, then cancelled: the connection goes to the next waiter
+                raise
             finally:
                 with contextlib.suppress(ValueError):
                     self._waiters.remove(waiter)
@@ -199,10 +212,12 @@ class Pool:
         self._opening += 1
         try:
             async with asyncio.timeout_at(min(deadline, loop.time() + self.connect_timeout)):
+                sock = await aiohappyeyeballs.start_connection(
+                    await self._resolve(loop), happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY, loop=loop
+                )
                 _, protocol = await loop.create_connection(
                     lambda: ResponseHandler(loop),
-                    self.host,
-                    self.port,
+                    sock=sock,
                     ssl=self._ssl,
                     server_hostname=self.host if self._ssl is not None else None,
                 )
@@ -219,6 +234,14 @@ class Pool:
             raise connect_failure()
         self._lent.add(connection)
         return connection
+
+    async def _resolve(self, loop: asyncio.AbstractEventLoop) -> list[Any]:
+        """The upstream's addresses, looked up again at most every DNS_TTL_SECONDS."""
+        now = time.monotonic()
+        if not self._addresses or now - self._resolved_at >= DNS_TTL_SECONDS:
+            self._addresses = await loop.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM)
+            self._resolved_at = now
+        return self._addresses
 
     def give_back(self, connection: _Connection) -> None:
         self._lent.discard(connection)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import hashlib
 import socket
@@ -327,3 +328,79 @@ async def test_bodies_over_the_judging_limit_are_forwarded_unjudged(
         ) as resp:
             assert resp.headers.get("X-Upstream") == "recorder"
     assert upstream.last.body == body
+
+
+async def test_requests_beyond_the_pool_size_wait_and_all_succeed(
+    upstream: Upstream, start_proxy: ProxyFactory
+) -> None:
+    """upstream.pool_size bounds the connections to Clever: the rest wait for one, none fails."""
+    busy = 0
+    most = 0
+    peers: set[tuple[str, int]] = set()
+
+    async def slow(request: web.BaseRequest, body: bytes) -> web.StreamResponse:
+        nonlocal busy, most
+        peers.add(request.transport.get_extra_info("peername"))  # type: ignore[union-attr]
+        busy += 1
+        most = max(most, busy)
+        await asyncio.sleep(0.05)
+        busy -= 1
+        return web.Response(body=b'{"data":{}}', content_type="application/json")
+
+    upstream.behaviours["/v3.0/slow"] = slow
+    proxy = await start_proxy(upstream.url, **{"upstream.pool_size": 2})
+    async with aiohttp.ClientSession() as client:
+
+        async def one(i: int) -> int:
+            async with client.get(f"http://127.0.0.1:{proxy.port}/v3.0/slow?i={i}") as resp:
+                await resp.read()
+                return resp.status
+
+        statuses = await asyncio.gather(*(one(i) for i in range(12)))
+    assert statuses == [200] * 12
+    assert most == 2  # never more at once than the pool allows, and the pool was used in full
+    assert len(peers) == 2  # the same two connections carried all twelve
+    assert sorted(r.raw_path for r in upstream.received) == sorted(f"/v3.0/slow?i={i}" for i in range(12))
+    assert proxy.state.forwarder.pool is not None
+    assert proxy.state.forwarder.pool.counts() == (0, 2)
+
+
+async def test_an_upstream_named_by_host_name_is_resolved(
+    upstream: Upstream, start_proxy: ProxyFactory
+) -> None:
+    port = URL(upstream.url).port
+    proxy = await start_proxy(f"http://localhost:{port}")
+    async with aiohttp.ClientSession() as client:
+        async with client.get(f"http://127.0.0.1:{proxy.port}/v3.0/me") as resp:
+            assert resp.status == 200
+            await resp.read()
+    assert upstream.last.header("Host") == [f"localhost:{port}"]
+
+
+async def test_interim_answers_are_skipped_and_the_final_one_passed_on(start_proxy: ProxyFactory) -> None:
+    """A 100 Continue or 103 Early Hints before the real answer is the upstream's business with the
+    proxy; the client gets the final answer."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(
+                b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+                b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\nX-Final: yes\r\n\r\nok"
+            )
+            await writer.drain()
+            await reader.read()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        proxy = await start_proxy(f"http://127.0.0.1:{port}")
+        reply = await raw_exchange(
+            proxy.port, b"GET /v3.0/me HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+    finally:
+        server.close()
+    assert reply.startswith(b"HTTP/1.1 201 Created\r\n")
+    assert b"X-Final: yes\r\n" in reply and b"Link:" not in reply
+    assert reply.endswith(b"\r\n\r\nok")
