@@ -14,7 +14,9 @@ that missed a reload or is not ready shows instead of being averaged away.
 
 from __future__ import annotations
 
+import os
 import platform
+from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.metrics import MetricWrapperBase
@@ -169,10 +171,22 @@ class Metrics:
         self._check_errors = _bind(self.check_errors, (*STAGE_NAMES, "pipeline"))
         self._shadow = _bind(self.shadow_verdicts, RULE_NAMES, SHADOW_RESULTS)
         self._missed = _bind(self.missed, MESSAGE_CLASSES)
+        # In a single process the in-flight gauge reads the server's own count when scraped, which
+        # spares two gauge updates per request; a worker's value must be written to its file instead.
+        self.in_flight_followed = False
         self.config_generation.set(1)
         self.config_reload_success.set(1)
         self.config_reload_time.set_to_current_time()
         self._upstream_calls_saved = self.upstream_calls_saved
+
+    def follow_in_flight(self, count: Callable[[], float]) -> bool:
+        """Let the in-flight gauge read `count` at scrape time; False (nothing changed) under
+        prometheus-client's multiprocess mode, where the caller keeps the gauge up to date itself."""
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            return False
+        self.in_flight.set_function(count)
+        self.in_flight_followed = True
+        return True
 
     def route_label(self, template: str | None) -> str:
         return template if template is not None and template in self.routes else OTHER

@@ -156,19 +156,23 @@ def compress(body: bytes, encoding: str) -> bytes:
     return co.compress(body) + co.flush()
 
 
+# A rendered local answer: header lines, body (compressed if asked), whether the lines carry
+# Content-Length and Date.
+_Rendered = tuple[bytes, bytes, bool, bool]
+ANSWER_CACHE_SIZE = 4096
+
+
 class Responder:
     """Renders verdicts; holds the marker header that tells an operator an answer was the proxy's."""
 
-    __slots__ = ("_compressed", "_contract", "_lines", "_marker")
+    __slots__ = ("_answers", "_contract", "_marker")
 
     def __init__(self, contract: Contract, marker_header: str) -> None:
         self._contract = contract
         self._marker = marker_header
-        # Local answers repeat (the same few messages): compressing each once saves a zlib stream
-        # per answer. Bounded; cleared whole when full.
-        self._compressed: dict[tuple[bytes, str], bytes] = {}
-        # Rendered header lines per (response, encoding, rule): a few dozen at most.
-        self._lines: dict[tuple[str, str | None, str], tuple[bytes, bool, bool]] = {}
+        # Local answers repeat (the same few messages): each distinct answer is rendered and compressed
+        # once, then served from here. Bounded; cleared whole when full.
+        self._answers: dict[tuple[str, str, str | None, str], _Rendered] = {}
 
     def body_of(self, spec: ResponseSpec, message: str) -> bytes:
         if spec.body == "empty":
@@ -181,30 +185,32 @@ class Responder:
     def reject(self, verdict: Reject, accept_encoding: str | None, has_upgrade: bool) -> web.StreamResponse:
         contract = self._contract
         spec = contract.responses[verdict.response]
-        body = self.body_of(spec, verdict.message)
         encoding = None
         if spec.compressed:
             encoding = choose_encoding(accept_encoding, has_upgrade, contract.compression_encodings)
-            if encoding is not None:
-                key = (body, encoding)
-                cached = self._compressed.get(key)
-                if cached is None:
-                    if len(self._compressed) >= 4096:
-                        self._compressed.clear()
-                    cached = self._compressed[key] = compress(body, encoding)
-                body = cached
-        if spec.status in NO_BODY_STATUSES:
+        if spec.status in NO_BODY_STATUSES:  # no such answer in Clever's contract today
+            body = self._body(spec, verdict.message, encoding)
             headers = CIMultiDict(self._header_pairs(spec, encoding, verdict.rule))
             return ExactResponse(status=spec.status, body=body or None, headers=headers)
-        lines_key = (verdict.response, encoding, verdict.rule)
-        rendered = self._lines.get(lines_key)
-        if rendered is None:
-            pairs = self._header_pairs(spec, encoding, verdict.rule)
-            names = {k.lower() for k, _ in pairs}
-            lines = b"".join(f"{k}: {v}\r\n".encode() for k, v in pairs)
-            rendered = self._lines[lines_key] = (lines, "content-length" in names, "date" in names)
-        lines, has_length, has_date = rendered
+        key = (verdict.response, verdict.message, encoding, verdict.rule)
+        answer = self._answers.get(key)
+        if answer is None:
+            if len(self._answers) >= ANSWER_CACHE_SIZE:
+                self._answers.clear()
+            answer = self._answers[key] = self._render(spec, verdict, encoding)
+        lines, body, has_length, has_date = answer
         return RenderedResponse(spec.status, lines, body, has_length=has_length, has_date=has_date)
+
+    def _body(self, spec: ResponseSpec, message: str, encoding: str | None) -> bytes:
+        body = self.body_of(spec, message)
+        return compress(body, encoding) if encoding is not None else body
+
+    def _render(self, spec: ResponseSpec, verdict: Reject, encoding: str | None) -> _Rendered:
+        pairs = self._header_pairs(spec, encoding, verdict.rule)
+        names = {k.lower() for k, _ in pairs}
+        lines = b"".join(f"{k}: {v}\r\n".encode() for k, v in pairs)
+        body = self._body(spec, verdict.message, encoding)
+        return lines, body, "content-length" in names, "date" in names
 
     def _header_pairs(self, spec: ResponseSpec, encoding: str | None, rule: str) -> list[tuple[str, str]]:
         """A local answer's headers, in the order they go out: the contract's, Vary and Content-Encoding

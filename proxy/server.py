@@ -163,7 +163,7 @@ def policy_of(settings: Settings) -> Policy:
 def build(settings: Settings, contract: Contract, registry: CollectorRegistry | None = None) -> ProxyState:
     registry = registry if registry is not None else CollectorRegistry()
     policy = policy_of(settings)
-    return ProxyState(
+    state = ProxyState(
         settings=settings,
         contract=contract,
         pipeline=Pipeline(contract, policy),
@@ -179,18 +179,22 @@ def build(settings: Settings, contract: Contract, registry: CollectorRegistry | 
         ),
         metrics=Metrics(registry, contract.route_labels()),
     )
+    state.metrics.follow_in_flight(lambda: state.in_flight)
+    return state
 
 
 def make_handler(state: ProxyState):
     # Settings, contract, pipeline and responder are read per request: a reload swaps them on `state`.
     metrics = state.metrics
+    in_flight_gauge = None if metrics.in_flight_followed else metrics.in_flight
     access = accesslog.access
     perf = time.perf_counter
 
     async def handle(request: web.BaseRequest) -> web.StreamResponse:
         started = perf()
         state.in_flight += 1
-        metrics.in_flight.inc()
+        if in_flight_gauge is not None:
+            in_flight_gauge.inc()
         task = asyncio.current_task()
         if task is not None:
             state.handlers.add(task)
@@ -243,7 +247,8 @@ def make_handler(state: ProxyState):
         finally:
             elapsed = perf() - started
             state.in_flight -= 1
-            metrics.in_flight.dec()
+            if in_flight_gauge is not None:
+                in_flight_gauge.dec()
             state.handlers.discard(task)  # type: ignore[arg-type]
             if exchange.upstream_seconds:
                 metrics.upstream_done(route, exchange.upstream_seconds)

@@ -162,6 +162,7 @@ async def test_drain_lets_in_flight_requests_finish(upstream: Upstream, start_pr
             asyncio.create_task(client.get(f"http://127.0.0.1:{proxy.port}/v3.0/slow")) for _ in range(20)
         ]
         await wait_until(lambda: proxy.state.in_flight == 20)
+        assert (await scrape(proxy.admin_port))[("clever_proxy_in_flight_requests", ())] == 20
         await proxy.stop()
         responses = await asyncio.gather(*tasks)
         assert [r.status for r in responses] == [200] * 20
