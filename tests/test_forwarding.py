@@ -6,9 +6,14 @@ import asyncio
 import contextlib
 import gzip
 import hashlib
+import shutil
 import socket
+import ssl
+import subprocess
+from pathlib import Path
 
 import aiohttp
+import pytest
 from aiohttp import web
 from yarl import URL
 
@@ -404,3 +409,63 @@ async def test_interim_answers_are_skipped_and_the_final_one_passed_on(start_pro
     assert reply.startswith(b"HTTP/1.1 201 Created\r\n")
     assert b"X-Final: yes\r\n" in reply and b"Link:" not in reply
     assert reply.endswith(b"\r\n\r\nok")
+
+
+def _self_signed(where: Path) -> tuple[Path, Path]:
+    """A certificate for localhost (and 127.0.0.1) signed by itself, made with the openssl command."""
+    cert, key = where / "cert.pem", where / "key.pem"
+    argv = [
+        "openssl",
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=localhost",
+    ]
+    argv += ["-keyout", str(key), "-out", str(cert), "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"]
+    subprocess.run(
+        argv,
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+async def test_an_https_upstream_is_verified_and_used(
+    tmp_path: Path, start_proxy: ProxyFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Clever is reached over TLS: the certificate is verified against the trusted roots (here, the
+    test's own, through SSL_CERT_FILE, which OpenSSL's default paths honour) and the host name."""
+    cert, key = _self_signed(tmp_path)
+    seen: list[str] = []
+
+    async def handler(request: web.BaseRequest) -> web.StreamResponse:
+        seen.append(request.headers.get("Host", ""))
+        return web.Response(body=b'{"data":{}}', content_type="application/json")
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    runner = web.ServerRunner(web.Server(handler), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        untrusted = await start_proxy(f"https://localhost:{port}")
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        trusted = await start_proxy(f"https://localhost:{port}")
+        async with aiohttp.ClientSession() as client:
+            async with client.get(f"http://127.0.0.1:{trusted.port}/v3.0/me") as resp:
+                assert resp.status == 200
+                assert await resp.read() == b'{"data":{}}'
+            async with client.get(f"http://127.0.0.1:{untrusted.port}/v3.0/me") as resp:
+                assert resp.status == 502  # an unverifiable certificate: not Clever
+                assert resp.headers["X-Clever-Proxy"] == "error; kind=connect"
+    finally:
+        await runner.cleanup()
+    assert seen == [f"localhost:{port}"]
