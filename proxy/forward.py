@@ -115,11 +115,24 @@ def connection_tokens(headers: Mapping[str, str]) -> frozenset[str]:
 
 
 def _connection_tokens(values: list[str] | tuple[str, ...]) -> frozenset[bytes]:
-    """The same names, as raw lower-case bytes, from every Connection header (usually none)."""
+    """The same names, as raw lower-case bytes, from every Connection header (usually none, or one
+    saying keep-alive or close: those few values are remembered)."""
     if not values:
-        return frozenset()
+        return _NO_TOKENS
+    single = values[0] if len(values) == 1 else None
+    if single is not None:
+        known = _KNOWN_TOKENS.get(single)
+        if known is not None:
+            return known
     tokens = (t.strip().lower() for value in values for t in value.split(","))
-    return frozenset(t.encode("utf-8", "surrogateescape") for t in tokens if t)
+    found = frozenset(t.encode("utf-8", "surrogateescape") for t in tokens if t)
+    if single is not None and len(_KNOWN_TOKENS) < 64:
+        _KNOWN_TOKENS[single] = found
+    return found
+
+
+_NO_TOKENS: frozenset[bytes] = frozenset()
+_KNOWN_TOKENS: dict[str, frozenset[bytes]] = {}
 
 
 def filter_headers(headers: Mapping[str, str], drop: frozenset[str]) -> CIMultiDict[str]:
