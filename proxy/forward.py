@@ -68,10 +68,25 @@ class ClientFailure(Exception):
         self.limit = limit  # the size limit a body_too_large exceeded
 
 
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+def invite_body(request: web.BaseRequest) -> None:
+    """A client that sent `Expect: 100-continue` waits for a 100 before its body; it gets one when the
+    body is about to be read, as Go's server sends it (never when the answer needs no body: a 401
+    goes out instead, and the body is not sent at all). The proxy's own 100 replaces the client's
+    Expect, which is not forwarded."""
+    if request.version != (1, 1) or request.content.is_eof():
+        return
+    expect = request.headers.get("Expect")
+    if expect is not None and expect.lower() == "100-continue" and request.transport is not None:
+        request.transport.write(_CONTINUE)
+
+
 class _Upload:
     """A request body on its way upstream, read from the client under a deadline and a size limit.
 
-    An exception here stops aiohttp's writer before the body's end (no last chunk, fewer bytes than
+    An exception here stops the upload before the body's end (no last chunk, fewer bytes than
     Content-Length) and the upstream connection is closed, so the upstream never sees the request
     whole; `failure` tells the caller it was the client's doing."""
 
@@ -235,6 +250,7 @@ class Forwarder:
                 raise ClientFailure("body_too_large", 413, self._max_streamed_body)
             loop = asyncio.get_running_loop()
             upload = _Upload(request.content, self._max_streamed_body, loop.time() + self._body_timeout)
+            invite_body(request)
             framing = b"Content-Length: %d\r\n" % length if length is not None else _CHUNKED
         else:
             # No body: a client's "Content-Length: 0" is passed on as sent, nothing is added otherwise.
@@ -284,11 +300,21 @@ class Forwarder:
             while True:
                 try:
                     chunk = await upstream.content.readany()
-                except (TimeoutError, ClientError, asyncio.IncompleteReadError, OSError) as exc:
+                except (
+                    TimeoutError,
+                    ClientError,
+                    asyncio.IncompleteReadError,
+                    OSError,
+                    ClientFailure,
+                ) as exc:
                     # Headers are out: the only honest signal left is to cut the client's connection
                     # (a clean end, such as a last chunk, would pass a truncated answer off as whole).
-                    exchange.outcome = "upstream_error"
-                    exchange.error_kind = "timeout" if isinstance(exc, TimeoutError) else "protocol"
+                    if isinstance(exc, ClientFailure):  # the request body failed as the answer came
+                        exchange.outcome = "proxy_error"
+                        exchange.error_kind = "client_gone" if exc.kind == "client_gone" else ""
+                    else:
+                        exchange.outcome = "upstream_error"
+                        exchange.error_kind = "timeout" if isinstance(exc, TimeoutError) else "protocol"
                     upstream.close()
                     if request.transport is not None:
                         request.transport.close()
@@ -327,26 +353,30 @@ def _arrived_whole(upstream: Answer) -> bytes | None:
     return body if len(body) == size else None
 
 
-def _answer_lines(upstream: Answer) -> tuple[bytes, bool]:
-    """The upstream's header lines byte for byte, less the hop-by-hop ones; and whether Date is there."""
+def _answer_lines(upstream: Answer) -> tuple[bytes, bool, bool]:
+    """The upstream's header lines byte for byte, less the hop-by-hop ones; and whether Content-Length
+    and Date are among those kept (Connection may name either)."""
     named = _connection_tokens(upstream.headers.getall("Connection", ()))
     lines = []
-    has_date = False
+    has_length = has_date = False
     for name, value in upstream.raw_headers:
         lower = name.lower()
         if lower in _DROP_RESPONSE_RAW or lower.startswith(b"proxy-") or (named and lower in named):
             continue
-        has_date = has_date or lower == b"date"
+        if lower == b"content-length":
+            has_length = True
+        elif lower == b"date":
+            has_date = True
         lines.append(name + b": " + value + b"\r\n")
-    return b"".join(lines), has_date
+    return b"".join(lines), has_length, has_date
 
 
 async def _send_whole(
     request: web.BaseRequest, upstream: Answer, body: bytes, exchange: Exchange
 ) -> web.StreamResponse:
-    lines, has_date = _answer_lines(upstream)
+    lines, has_length, has_date = _answer_lines(upstream)
     response = RenderedResponse(
-        upstream.status, lines, body, reason=upstream.reason, has_length=True, has_date=has_date
+        upstream.status, lines, body, reason=upstream.reason, has_length=has_length, has_date=has_date
     )
     if exchange.capture and 400 <= upstream.status < 500:
         exchange.content_encoding = upstream.headers.get("Content-Encoding")

@@ -36,9 +36,7 @@ class ParsedRequest:
     has_body: bool  # the client framed a non-empty body (Content-Length > 0 or chunked)
     body: bytes | None  # the whole body, read only for operations that validate it
 
-    @property
-    def target(self) -> str:
-        return self.raw_path + ("?" + self.raw_query if self.raw_query else "")
+    target: str = ""  # origin-form path and query as sent ("?" kept even with an empty query)
 
 
 # RFC 3986 path characters: unreserved, sub-delims, ":", "@", "/" and %-escapes. A gateway in front of
@@ -63,8 +61,9 @@ def _bearer(headers: Mapping[str, str]) -> bool:
     return len(values) == 1 and values[0] is not None and _BEARER.fullmatch(values[0]) is not None
 
 
-def split_target(raw: str) -> tuple[str, str]:
-    """Origin-form path and query of a request target; absolute-form keeps only its path and query."""
+def split_target(raw: str) -> tuple[str, str, str]:
+    """Origin-form path, query, and the two together as sent; absolute-form keeps only its path and
+    query."""
     if not raw.startswith("/"):
         scheme_end = raw.find("://")
         if scheme_end != -1:
@@ -79,14 +78,14 @@ def split_target(raw: str) -> tuple[str, str]:
             raw = "/" + raw if raw != "*" else "/"
     # A raw "#" stays: Go keeps it in the path or query it appears in (it is not a fragment here).
     path, _, query = raw.partition("?")
-    return path, query
+    return path, query, raw
 
 
 def inspect(
     method: str, target: str, headers: Mapping[str, str], length: int | None, contract: Contract
 ) -> ParsedRequest:
     """Everything but the body: enough to decide whether the body must be buffered."""
-    raw_path, raw_query = split_target(target)
+    raw_path, raw_query, origin_target = split_target(target)
     path = path_unescape(raw_path)
     match = None
     if path is not None and target.startswith("/") and is_plain_path(raw_path, path):
@@ -113,6 +112,7 @@ def inspect(
         has_upgrade=bool(headers.get("Upgrade")),  # gorilla: r.Header.Get("Upgrade") != ""
         has_body=has_body,
         body=None,
+        target=origin_target,
     )
 
 

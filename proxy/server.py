@@ -29,7 +29,7 @@ from proxy import accesslog, eventloop, shadow
 from proxy import contract as contract_mod
 from proxy import settings as settings_mod
 from proxy.contract import Contract
-from proxy.forward import ClientFailure, Exchange, Forwarder, UpstreamFailure
+from proxy.forward import ClientFailure, Exchange, Forwarder, UpstreamFailure, invite_body
 from proxy.metrics import Metrics
 from proxy.pipeline import Pipeline, Policy
 from proxy.request import ParsedRequest, inspect, wants_body, with_body
@@ -101,6 +101,7 @@ async def read_body(request: web.BaseRequest, limit: int, timeout: float) -> byt
     if length is not None and length > limit:
         raise ClientFailure("body_too_large", 413, limit)
     content = request.content
+    invite_body(request)
     if content.is_eof() and content.exception() is None:
         # The whole body came with the head (most bodies do): no waiting, no deadline to arm.
         body = content.read_nowait()

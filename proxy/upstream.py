@@ -72,7 +72,7 @@ def protocol_failure() -> UpstreamFailure:
 class _Connection:
     """One pooled connection: aiohttp's protocol on a transport, and the timer of its current exchange."""
 
-    __slots__ = ("deadline_handle", "idle_since", "protocol", "reused", "upload")
+    __slots__ = ("content", "deadline_handle", "idle_since", "protocol", "reused", "upload")
 
     def __init__(self, protocol: ResponseHandler) -> None:
         self.protocol = protocol
@@ -80,6 +80,7 @@ class _Connection:
         self.reused = False
         self.deadline_handle: asyncio.TimerHandle | None = None
         self.upload: asyncio.Task[None] | None = None
+        self.content: StreamReader | None = None  # the current answer's body, once its head arrived
 
     def usable(self, now: float) -> bool:
         protocol = self.protocol
@@ -94,13 +95,17 @@ class _Connection:
         """The exchange's deadline passed: whoever waits (for the head or for body bytes) gets a
         TimeoutError, and the connection is dropped."""
         self.deadline_handle = None
-        protocol = self.protocol
-        expired = TimeoutError("upstream exchange deadline")
-        payload = protocol._payload  # the body stream being read, if the head has arrived
-        if isinstance(payload, StreamReader):
-            payload.set_exception(expired)
-        protocol.set_exception(expired)
-        protocol.abort()
+        self.fail(TimeoutError("upstream exchange deadline"))
+
+    def fail(self, error: BaseException) -> None:
+        """End the exchange with `error`, raised to whoever waits for the head or for body bytes, and
+        drop the connection. The body stream must get it here: once aborted, aiohttp's protocol no
+        longer reaches that stream, and a body read until the close would look complete."""
+        content = self.content
+        if content is not None and not content.is_eof():
+            content.set_exception(error)
+        self.protocol.set_exception(error)
+        self.protocol.abort()
 
     def close(self) -> None:
         if self.deadline_handle is not None:
@@ -109,6 +114,7 @@ class _Connection:
         if self.upload is not None and not self.upload.done():
             self.upload.cancel()
         self.upload = None
+        self.content = None
         self.protocol.close()
 
 
@@ -197,11 +203,11 @@ class Pool:
             try:
                 async with asyncio.timeout_at(deadline):
                     await waiter
-            except TimeoutError:
-                raise timeout_failure() from None
-            except asyncio.CancelledError:
+            except BaseException as exc:
                 if waiter.done() and not waiter.cancelled():
-                    self._wake()  # woken, then cancelled: the connection goes to the next waiter
+                    self._wake()  # woken, but leaving (deadline, cancel): the next waiter gets the turn
+                if isinstance(exc, TimeoutError):
+                    raise timeout_failure() from None
                 raise
             finally:
                 with contextlib.suppress(ValueError):
@@ -249,6 +255,7 @@ class Pool:
             connection.deadline_handle.cancel()
             connection.deadline_handle = None
         connection.upload = None
+        connection.content = None
         protocol = connection.protocol
         if self.closed or not protocol.is_connected() or protocol.should_close:
             connection.close()
@@ -299,7 +306,9 @@ class Pool:
         for connection in list(self._lent):
             connection.close()
         self._lent.clear()
-        self._wake()
+        for waiter in self._waiters:  # every waiter finds the pool closed
+            if not waiter.done():
+                waiter.set_result(None)
         await asyncio.sleep(0)  # let the transports run their connection_lost
 
     # --- one exchange
@@ -359,7 +368,7 @@ class Pool:
             transport.writelines((head, body))
         if upload is not None:
             connection.upload = loop.create_task(_send_upload(protocol, upload, chunked))
-            connection.upload.add_done_callback(_cut_on_failure(protocol))
+            connection.upload.add_done_callback(_cut_on_failure(connection))
         try:
             message, content = await protocol.read()
             while message.code in _INTERIM and message.code != 101:
@@ -377,6 +386,9 @@ class Pool:
             if isinstance(exc, OSError | ClientError | HttpProcessingError):
                 raise protocol_failure() from None
             raise
+        connection.content = content
+        if connection.upload is not None and connection.upload.done():
+            _cut_on_failure(connection)(connection.upload)  # it failed as the head arrived
         return Answer(self, connection, message, content)
 
 
@@ -393,12 +405,19 @@ def _upload_error(connection: _Connection) -> BaseException | None:
     return error if error is not None and not isinstance(error, OSError | ConnectionError) else None
 
 
-def _cut_on_failure(protocol: ResponseHandler) -> Any:
+def _cut_on_failure(connection: _Connection) -> Any:
+    """When the request body fails (the client's failure, or the upstream connection's), the exchange
+    ends with that error wherever it is: before the answer's head or while its body is read."""
+
     def done(task: asyncio.Task[None]) -> None:
         if task.cancelled():
             return
-        if task.exception() is not None:  # retrieved here, so never "never retrieved"
-            protocol.abort()
+        error = task.exception()  # retrieved here, so never "never retrieved"
+        if error is None:
+            return
+        if isinstance(error, OSError):
+            error = ConnectionResetError("the upstream connection failed while the body was sent")
+        connection.fail(error)
 
     return done
 

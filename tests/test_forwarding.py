@@ -469,3 +469,52 @@ async def test_an_https_upstream_is_verified_and_used(
     finally:
         await runner.cleanup()
     assert seen == [f"localhost:{port}"]
+
+
+async def test_an_empty_query_keeps_its_question_mark(upstream: Upstream, start_proxy: ProxyFactory) -> None:
+    proxy = await start_proxy(upstream.url)
+    await raw_exchange(proxy.port, b"GET /v3.0/me? HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    await raw_exchange(proxy.port, b"GET http://h/v3.0/me? HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert [r.raw_path for r in upstream.received] == ["/v3.0/me?", "/v3.0/me?"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (GRADE_PATH, b'{"grade_points": 9.5}'),  # validated: the proxy reads the body itself
+        ("/v3.0/uploads", b"x" * 200_000),  # not a contract route: the body streams upstream
+    ],
+)
+async def test_expect_100_continue_is_answered_when_the_body_is_wanted(
+    upstream: Upstream, start_proxy: ProxyFactory, path: str, body: bytes
+) -> None:
+    proxy = await start_proxy(upstream.url)
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+    writer.write(
+        f"PATCH {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t0k\r\nContent-Length: {len(body)}\r\n"
+        "Expect: 100-continue\r\nConnection: close\r\n\r\n".encode()
+    )
+    interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 2)  # not the client's own timeout
+    assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+    writer.write(body)
+    reply = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    assert reply.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert upstream.last.body == body
+    assert upstream.last.header("Expect") == []
+
+
+async def test_expect_100_continue_gets_the_final_answer_when_no_body_is_needed(
+    upstream: Upstream, start_proxy: ProxyFactory
+) -> None:
+    """Without a token Clever's gateway answers 401 before any body: no 100, the body is never sent."""
+    proxy = await start_proxy(upstream.url)
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+    writer.write(
+        f"PATCH {GRADE_PATH} HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n"
+        "Expect: 100-continue\r\n\r\n".encode()
+    )
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 2)
+    writer.close()
+    assert head.startswith(b"HTTP/1.1 401 ")  # the final answer first, no 100 before it
+    assert upstream.received == []

@@ -72,8 +72,7 @@ def judge(row: Row, answer: Answer, arrived: list[Received]) -> str | None:
         return f"not forwarded: proxy answered {answer.status} {answer.body[:200]!r}"
     got_request = arrived[0]
     case = row.case
-    target = case.target[:-1] if case.target.endswith("?") else case.target  # a bare "?" carries nothing
-    if got_request.method != case.method or got_request.raw_path != target:
+    if got_request.method != case.method or got_request.raw_path != case.target:
         return f"forwarded as {got_request.method} {got_request.raw_path!r}"
     if got_request.body != (case.body or b""):
         return f"body changed on the way: {got_request.body[:100]!r}"

@@ -11,6 +11,7 @@ import contextlib
 import time
 
 import aiohttp
+import pytest
 
 from tests.conftest import ProxyFactory, wait_until
 from tests.reliability.conftest import SecretsWatch
@@ -18,6 +19,7 @@ from tests.reliability.harness import (
     AUTH,
     GRADE,
     TOKEN,
+    Conn,
     FaultUpstream,
     big_response,
     body_of,
@@ -255,3 +257,65 @@ async def test_many_sequential_disconnects_leave_nothing_behind(
     await wait_until(lambda: proxy.state.in_flight == 0)
     assert all(not r.handled or r.path in ("/v3.0/ok", "/v3.0/me") for r in fault_upstream.requests)
     await settle(proxy, baseline, fault_upstream)
+
+
+_EARLY_ANSWERS = {
+    # The upstream's answer head (and a first piece of its body) before the request body has ended.
+    "length": b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + b"a" * 10,
+    "chunked": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\na\r\n" + b"a" * 10 + b"\r\n",
+    "until_close": b"HTTP/1.1 200 OK\r\n\r\n" + b"a" * 10,
+}
+
+
+@pytest.mark.parametrize("framing", sorted(_EARLY_ANSWERS))
+@pytest.mark.parametrize("failure", ["bad_body", "too_large", "too_slow", "gone"])
+async def test_a_body_failing_after_the_upstream_began_answering_cuts_the_answer(
+    fault_upstream: FaultUpstream, start_proxy: ProxyFactory, framing: str, failure: str
+) -> None:
+    """The upstream answers before the client's body has ended, then the body fails: the answer
+    cannot be finished, so the client connection is cut at once (never left hanging, never ended
+    as if whole) and the upstream connection is dropped, not pooled."""
+    head_sent = asyncio.Event()
+
+    async def answer_early(conn: Conn) -> bool:
+        await conn.reader.readuntil(b"\r\n\r\n")
+        await conn.send(_EARLY_ANSWERS[framing])
+        head_sent.set()
+        with contextlib.suppress(Exception):
+            await conn.reader.read()
+        return False
+
+    fault_upstream.on_connect = answer_early
+    proxy = await start_proxy(
+        fault_upstream.url,
+        **{
+            "upstream.total_timeout_seconds": 10.0,
+            "server.client_body_timeout_seconds": 0.5,
+            "limits.max_streamed_body_bytes": 1000,
+        },
+    )
+    baseline = proxy_tasks(fault_upstream)
+    loop = asyncio.get_running_loop()
+    reader, writer = await _open(proxy.port)
+    writer.write(_head("POST", STREAMED, "Transfer-Encoding: chunked") + b"5\r\nhello\r\n")
+    await asyncio.wait_for(head_sent.wait(), 5)
+    started = loop.time()
+    if failure == "bad_body":
+        writer.write(b"zz-not-a-chunk-size\r\n\r\n")
+    elif failure == "too_large":
+        writer.write(b"800\r\n" + b"x" * 0x800 + b"\r\n")
+    elif failure == "gone":
+        writer.transport.abort()
+    if failure != "gone":
+        received = b""
+        with contextlib.suppress(ConnectionError):
+            while chunk := await asyncio.wait_for(reader.read(65536), 5):
+                received += chunk
+        writer.close()
+        assert loop.time() - started < 3, "the client was left waiting"
+        assert received.startswith(b"HTTP/1.1 200 OK\r\n")
+        assert not received.endswith(b"0\r\n\r\n"), "a cut answer was ended as if whole"
+        if framing == "length":
+            assert len(body_of(received)) < 1000
+    await settle(proxy, baseline, fault_upstream)
+    assert proxy.state.forwarder.pool is not None and proxy.state.forwarder.pool.counts() == (0, 0)

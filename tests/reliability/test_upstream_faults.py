@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import socket
+import time
 
 import aiohttp
 import pytest
 
+from proxy.upstream import Pool, UpstreamFailure
 from tests.conftest import ProxyFactory
 from tests.reliability.harness import (
     AUTH,
@@ -326,3 +328,66 @@ async def test_a_pooled_connection_dropped_as_a_request_arrives_retries_only_saf
     me = [r for r in fault_upstream.requests if r.path == "/v3.0/me"]
     assert [r.handled for r in me] == [False, True]
     await settle(proxy, baseline, fault_upstream)
+
+
+async def test_an_answer_whose_connection_header_names_its_length_is_still_framed(
+    fault_upstream: FaultUpstream, start_proxy: ProxyFactory
+) -> None:
+    """`Connection: Content-Length` makes the upstream's length hop-by-hop: the proxy frames the body
+    itself, so two answers on one kept-alive client connection stay two answers."""
+
+    async def listed(conn: Conn, req: SeenRequest) -> bool:
+        await conn.send(b"HTTP/1.1 200 OK\r\nConnection: Content-Length\r\nContent-Length: 5\r\n\r\nhello")
+        return True
+
+    fault_upstream.default = listed
+    proxy = await start_proxy(fault_upstream.url, **FAST)
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+    replies = []
+    for _ in range(2):
+        writer.write(b"GET /v3.0/x HTTP/1.1\r\nHost: p\r\n\r\n")
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert b"\r\nContent-Length: 5\r\n" in head
+        replies.append(await asyncio.wait_for(reader.readexactly(5), 5))
+    writer.close()
+    assert replies == [b"hello", b"hello"]
+
+
+async def _borrow_and_return(pool: Pool, deadline: float) -> str:
+    try:
+        connection = await pool._borrow(deadline, fresh=False)
+    except UpstreamFailure as failure:
+        return failure.kind
+    pool.give_back(connection)
+    return "served"
+
+
+async def test_a_wake_up_is_never_lost_when_a_waiter_gives_up(fault_upstream: FaultUpstream) -> None:
+    """A waiter woken for a returned connection whose own deadline passes before it runs passes its
+    turn on: the next waiter gets the connection at once instead of timing out beside an idle one."""
+    loop = asyncio.get_running_loop()
+    pool = Pool(fault_upstream.url, limit=1, connect_timeout=1.0)
+    now = loop.time()
+    held = await pool._borrow(now + 10, fresh=False)
+    first = asyncio.create_task(_borrow_and_return(pool, now + 0.3))
+    second = asyncio.create_task(_borrow_and_return(pool, now + 3.0))
+    await asyncio.sleep(0)
+    # One slow loop iteration, after which the connection's return and the first waiter's deadline
+    # fall due together: the waiter is woken and cancelled before it can run.
+    loop.call_at(now + 0.25, time.sleep, 0.1)
+    loop.call_at(now + 0.29, pool.give_back, held)
+    assert await first == "timeout"
+    assert await second == "served"
+    assert loop.time() - now < 1.0
+    await pool.close()
+
+
+async def test_closing_the_pool_releases_every_waiter(fault_upstream: FaultUpstream) -> None:
+    loop = asyncio.get_running_loop()
+    pool = Pool(fault_upstream.url, limit=1, connect_timeout=1.0)
+    held = await pool._borrow(loop.time() + 10, fresh=False)
+    waiters = [asyncio.create_task(_borrow_and_return(pool, loop.time() + 5.0)) for _ in range(3)]
+    await asyncio.sleep(0.05)
+    await pool.close()
+    assert await asyncio.wait_for(asyncio.gather(*waiters), 1.0) == ["connect"] * 3
+    pool.discard(held)
