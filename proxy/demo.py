@@ -21,6 +21,7 @@ from typing import Any, TextIO
 import aiohttp
 from yarl import URL
 
+from proxy import accesslog
 from proxy import contract as contract_mod
 from proxy import settings as settings_mod
 from proxy.sandbox import DEFAULT_TOKEN, Sandbox
@@ -102,6 +103,16 @@ def _iso(moment: datetime) -> str:
 
 
 async def run(examples_dir: Path | None = None, out: TextIO = sys.stdout) -> int:
+    # The table tells it all: no access lines in between (and the process's setting is left as it was).
+    was = accesslog.access.enabled
+    accesslog.access.enabled = False
+    try:
+        return await _run(examples_dir, out)
+    finally:
+        accesslog.access.enabled = was
+
+
+async def _run(examples_dir: Path | None, out: TextIO) -> int:
     settings = settings_mod.load(
         config=None, environ={}, overrides={"listen.port": 0, "admin.port": 0, "logging.access_log": False}
     )

@@ -333,6 +333,8 @@ def load(
             except SettingsError as exc:
                 if source == "environment":
                     raise SettingsError(f"{exc} (from {env_name(key)})") from None
+                if source not in ("defaults", "command line"):  # a settings file: say which
+                    raise SettingsError(f"{exc} (in {source})") from None
                 raise
             sources[key] = source
             if base_dir is not None:

@@ -95,6 +95,7 @@ def test_bad_files_name_the_key(tmp_path: Path, text: str, needle: str) -> None:
     with pytest.raises(SettingsError, match=None) as info:
         settings_mod.load(cfg, environ={})
     assert needle in str(info.value)
+    assert str(cfg) in str(info.value)  # which file, too
 
 
 def test_kubernetes_service_links_are_not_mistaken_for_settings() -> None:
