@@ -76,11 +76,16 @@ def invite_body(request: web.BaseRequest) -> None:
     body is about to be read, as Go's server sends it (never when the answer needs no body: a 401
     goes out instead, and the body is not sent at all). The proxy's own 100 replaces the client's
     Expect, which is not forwarded."""
-    if request.version != (1, 1) or request.content.is_eof():
-        return
-    expect = request.headers.get("Expect")
-    if expect is not None and expect.lower() == "100-continue" and request.transport is not None:
+    if not request.content.is_eof() and expects_continue(request) and request.transport is not None:
         request.transport.write(_CONTINUE)
+
+
+def expects_continue(request: web.BaseRequest) -> bool:
+    """An HTTP/1.1 request that waits for a 100 before sending its body."""
+    if request.version != (1, 1):
+        return False
+    expect = request.headers.get("Expect")
+    return expect is not None and expect.lower() == "100-continue"
 
 
 class _Upload:
@@ -295,6 +300,9 @@ class Forwarder:
             exchange.content_encoding = upstream.headers.get("Content-Encoding")
         if upstream.headers.get("Content-Length") is None:
             response.headers.popall("Content-Length", None)
+        if request.version < (1, 1) and "Content-Length" not in response.headers:
+            # No chunked encoding for HTTP/1.0: only the connection's close can end this body.
+            response.force_close()
         try:
             await response.prepare(request)
             while True:

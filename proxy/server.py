@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
-from aiohttp.web_protocol import RequestHandler, RequestPayloadError
+from aiohttp.web_protocol import RequestHandler, RequestPayloadError, _ErrInfo
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
@@ -29,7 +29,7 @@ from proxy import accesslog, eventloop, shadow
 from proxy import contract as contract_mod
 from proxy import settings as settings_mod
 from proxy.contract import Contract
-from proxy.forward import ClientFailure, Exchange, Forwarder, UpstreamFailure, invite_body
+from proxy.forward import ClientFailure, Exchange, Forwarder, UpstreamFailure, expects_continue, invite_body
 from proxy.metrics import Metrics
 from proxy.pipeline import Pipeline, Policy
 from proxy.request import ParsedRequest, inspect, wants_body, with_body
@@ -226,6 +226,10 @@ def make_handler(state: ProxyState):
                 exchange.outcome = "rejected"
                 metrics.rejected(rule)
                 response = state.responder.reject(verdict, parsed.accept_encoding, parsed.has_upgrade)
+                if not request.content.is_eof() and expects_continue(request):
+                    # No 100 was sent, so the body may never come: the connection cannot carry another
+                    # request (Go's server closes it too, with Connection: close).
+                    response.force_close()
                 exchange.status = response.status
                 return response
             if verdict.reason == "check_error":
@@ -412,6 +416,20 @@ class _Connection(RequestHandler):
     never quotes the request. aiohttp's own answer echoes the offending header line."""
 
     responder: Responder
+
+    def data_received(self, data: bytes) -> None:
+        queued = len(self._messages)
+        super().data_received(data)
+        if len(self._messages) == queued:
+            return
+        # A framing error in a body still arriving (broken chunked encoding) is queued by aiohttp as the
+        # next request's parse error, and the body being read would only end at its timeout: it is
+        # the body's error, so the reader gets it now (and answers 400 bad_body at once).
+        current = self._current_request
+        if isinstance(self._messages[-1][0], _ErrInfo) and current is not None:
+            content = current.content
+            if not content.is_eof():
+                content.set_exception(RequestPayloadError("malformed body framing"))
 
     def handle_error(
         self,

@@ -21,6 +21,7 @@ from tests.reliability.harness import (
     TOKEN,
     Conn,
     FaultUpstream,
+    SeenRequest,
     big_response,
     body_of,
     header_of,
@@ -319,3 +320,77 @@ async def test_a_body_failing_after_the_upstream_began_answering_cuts_the_answer
             assert len(body_of(received)) < 1000
     await settle(proxy, baseline, fault_upstream)
     assert proxy.state.forwarder.pool is not None and proxy.state.forwarder.pool.counts() == (0, 0)
+
+
+async def _read_until_closed(reader: asyncio.StreamReader, limit: float) -> bytes:
+    received = b""
+    with contextlib.suppress(ConnectionError):
+        while chunk := await asyncio.wait_for(reader.read(65536), limit):
+            received += chunk
+    return received
+
+
+@pytest.mark.parametrize("path", [STREAMED, GRADE])
+async def test_broken_chunked_framing_after_the_head_is_a_400_at_once(
+    fault_upstream: FaultUpstream, start_proxy: ProxyFactory, path: str
+) -> None:
+    """A bad chunk that arrives after the request head (its own segment) ends the body at once, on a
+    streamed route and on a validated one: not a 408 once the body timeout has run out."""
+    proxy = await start_proxy(fault_upstream.url, **{"server.client_body_timeout_seconds": 10.0})
+    baseline = proxy_tasks(fault_upstream)
+    reader, writer = await _open(proxy.port)
+    writer.write(_head("PATCH", path, "Transfer-Encoding: chunked") + b"5\r\nhello\r\n")
+    await writer.drain()
+    await asyncio.sleep(0.2)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    writer.write(b"zz\r\nbroken\r\n")
+    received = await _read_until_closed(reader, 5)
+    writer.close()
+    assert loop.time() - started < 2
+    assert status_of(received) == 400
+    assert header_of(received, "X-Clever-Proxy") == "error; kind=bad_body"
+    assert [r for r in fault_upstream.requests if r.handled] == []  # nothing reached it whole
+    await settle(proxy, baseline, fault_upstream)
+
+
+async def test_a_local_answer_to_a_client_awaiting_100_continue_closes_the_connection(
+    fault_upstream: FaultUpstream, start_proxy: ProxyFactory
+) -> None:
+    """No 100 went out (a 401 needs no body), so the body may never come: the connection closes after
+    the answer, as Go's does, instead of reading the next request's bytes as this one's body."""
+    proxy = await start_proxy(fault_upstream.url)
+    reader, writer = await _open(proxy.port)
+    writer.write(
+        f"PATCH {GRADE} HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\nExpect: 100-continue\r\n\r\n".encode()
+    )
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 2)
+    assert head.startswith(b"HTTP/1.1 401 ")
+    assert b"\r\nConnection: close\r\n" in head
+    writer.write(b"GET /v3.0/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer abc\r\n\r\n")
+    rest = await _read_until_closed(reader, 3)
+    writer.close()
+    assert b"HTTP/1." not in rest  # the next request was neither answered nor mistaken for a body
+    assert fault_upstream.requests == []
+
+
+async def test_an_unframed_answer_to_an_http_1_0_client_ends_with_the_connection(
+    fault_upstream: FaultUpstream, start_proxy: ProxyFactory
+) -> None:
+    """HTTP/1.0 has no chunked encoding: an answer without a length can only end with a close, even
+    when the client asked to keep the connection alive."""
+
+    async def chunked(conn: Conn, req: SeenRequest) -> bool:
+        await conn.send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+        return True
+
+    fault_upstream.default = chunked
+    proxy = await start_proxy(fault_upstream.url, **{"server.client_idle_timeout_seconds": 30})
+    reader, writer = await _open(proxy.port)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    writer.write(b"GET /v3.0/me HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+    received = await _read_until_closed(reader, 5)
+    writer.close()
+    assert loop.time() - started < 2
+    assert received.startswith(b"HTTP/1.0 200 OK\r\n") and received.endswith(b"\r\n\r\nabc")
