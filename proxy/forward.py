@@ -31,7 +31,7 @@ log = logging.getLogger("clever_proxy")
 HOP_BY_HOP = frozenset(
     ("connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade")
 )
-# Request fields aiohttp's server already acted on or that the client session sets itself.
+# Request fields aiohttp's server already acted on, or that the proxy writes itself (Host, the framing).
 _DROP_REQUEST = HOP_BY_HOP | {"host", "content-length", "expect"}
 _DROP_RESPONSE = HOP_BY_HOP
 # Methods that RFC 9110 calls safe: a stale pooled connection may be retried for them.
