@@ -14,12 +14,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from aiohttp import web
 from aiohttp.client_exceptions import ClientError
-from multidict import CIMultiDict
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from proxy.request import ParsedRequest
 from proxy.respond import ExactStreamResponse, RenderedResponse
@@ -127,16 +127,10 @@ class _Upload:
             yield chunk
 
 
-def connection_tokens(headers: Mapping[str, str]) -> frozenset[str]:
-    """Header names listed in Connection are hop-by-hop too (RFC 9110 §7.6.1)."""
-    getall = getattr(headers, "getall", None)
-    values = getall("Connection", ()) if getall is not None else [headers.get("Connection") or ""]
-    return frozenset(t.strip().lower() for value in values for t in value.split(",") if t.strip())
-
-
-def _connection_tokens(values: list[str] | tuple[str, ...]) -> frozenset[bytes]:
-    """The same names, as raw lower-case bytes, from every Connection header (usually none, or one
-    saying keep-alive or close: those few values are remembered)."""
+def connection_tokens(values: list[str] | tuple[str, ...]) -> frozenset[bytes]:
+    """Header names listed in Connection are hop-by-hop too (RFC 9110 §7.6.1): those of every
+    Connection header, as raw lower-case bytes. Usually there is none, or one saying keep-alive or
+    close: those few values are remembered."""
     if not values:
         return _NO_TOKENS
     single = values[0] if len(values) == 1 else None
@@ -155,14 +149,17 @@ _NO_TOKENS: frozenset[bytes] = frozenset()
 _KNOWN_TOKENS: dict[str, frozenset[bytes]] = {}
 
 
-def filter_headers(headers: Mapping[str, str], drop: frozenset[str]) -> CIMultiDict[str]:
-    named = connection_tokens(headers)
+def _hop_by_hop(lower: bytes, drop: frozenset[bytes], named: frozenset[bytes]) -> bool:
+    """Whether a header (its lower-case raw name) stays on this hop: never passed on either way."""
+    return lower in drop or lower.startswith(b"proxy-") or (bool(named) and lower in named)
+
+
+def filter_headers(headers: CIMultiDictProxy[str], drop: frozenset[bytes]) -> CIMultiDict[str]:
+    named = connection_tokens(headers.getall("Connection", ()))
     out: CIMultiDict[str] = CIMultiDict()
     for name, value in headers.items():
-        lower = name.lower()
-        if lower in drop or lower in named or lower.startswith("proxy-"):
-            continue
-        out.add(name, value)
+        if not _hop_by_hop(name.lower().encode("utf-8", "surrogateescape"), drop, named):
+            out.add(name, value)
     return out
 
 
@@ -209,7 +206,7 @@ class Forwarder:
     def _head(self, request: web.BaseRequest, method: str, target: str, framing: bytes) -> bytes:
         """The request head as the upstream gets it: the client's header lines byte for byte, less the
         hop-by-hop ones and those the proxy frames itself, plus Host, X-Forwarded-* and the framing."""
-        named = _connection_tokens(request.headers.getall("Connection", ()))
+        named = connection_tokens(request.headers.getall("Connection", ()))
         x_forwarded = self._x_forwarded
         lines = [method.encode("ascii"), b" ", target.encode("utf-8", "surrogateescape"), b" HTTP/1.1"]
         lines.append(self._host_line)
@@ -217,7 +214,7 @@ class Forwarder:
         has_proto = False
         for name, value in request.raw_headers:
             lower = name.lower()
-            if lower in _DROP_REQUEST_RAW or lower.startswith(b"proxy-") or (named and lower in named):
+            if _hop_by_hop(lower, _DROP_REQUEST_RAW, named):
                 continue
             if x_forwarded:
                 if lower == b"x-forwarded-for":
@@ -273,8 +270,6 @@ class Forwarder:
                 deadline=loop.time() + self._total_timeout,
                 may_resend=upload is None and parsed.method in SAFE_METHODS,
             )
-        except ClientFailure:
-            raise
         except UpstreamFailure:
             if upload is not None and upload.failure is not None:
                 raise upload.failure from None
@@ -292,7 +287,7 @@ class Forwarder:
         whole = _arrived_whole(upstream)
         if whole is not None:
             return await _send_whole(request, upstream, whole, exchange)
-        headers = filter_headers(upstream.headers, _DROP_RESPONSE)
+        headers = filter_headers(upstream.headers, _DROP_RESPONSE_RAW)
         response = ExactStreamResponse(status=upstream.status, reason=upstream.reason, headers=headers)
         kept: list[bytes] | None = None
         if exchange.capture and 400 <= upstream.status < 500:
@@ -364,12 +359,12 @@ def _arrived_whole(upstream: Answer) -> bytes | None:
 def _answer_lines(upstream: Answer) -> tuple[bytes, bool, bool]:
     """The upstream's header lines byte for byte, less the hop-by-hop ones; and whether Content-Length
     and Date are among those kept (Connection may name either)."""
-    named = _connection_tokens(upstream.headers.getall("Connection", ()))
+    named = connection_tokens(upstream.headers.getall("Connection", ()))
     lines = []
     has_length = has_date = False
     for name, value in upstream.raw_headers:
         lower = name.lower()
-        if lower in _DROP_RESPONSE_RAW or lower.startswith(b"proxy-") or (named and lower in named):
+        if _hop_by_hop(lower, _DROP_RESPONSE_RAW, named):
             continue
         if lower == b"content-length":
             has_length = True

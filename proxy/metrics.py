@@ -179,14 +179,12 @@ class Metrics:
         self.config_reload_time.set_to_current_time()
         self._upstream_calls_saved = self.upstream_calls_saved
 
-    def follow_in_flight(self, count: Callable[[], float]) -> bool:
-        """Let the in-flight gauge read `count` at scrape time; False (nothing changed) under
+    def follow_in_flight(self, count: Callable[[], float]) -> None:
+        """Let the in-flight gauge read `count` at scrape time (`in_flight_followed`); not under
         prometheus-client's multiprocess mode, where the caller keeps the gauge up to date itself."""
-        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-            return False
-        self.in_flight.set_function(count)
-        self.in_flight_followed = True
-        return True
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            self.in_flight.set_function(count)
+            self.in_flight_followed = True
 
     def route_label(self, template: str | None) -> str:
         return template if template is not None and template in self.routes else OTHER

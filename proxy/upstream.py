@@ -327,18 +327,16 @@ class Pool:
         """Send `head` and the body (`body` in memory, or `upload` streamed, chunked or not) and wait
         for the answer's head, all before `deadline`. An exception from `upload` is the caller's: it
         propagates and the upstream connection is cut (the upstream never sees the body whole)."""
-        connection = await self._borrow(deadline, fresh=False)
-        try:
-            return await self._exchange_on(connection, head, body, upload, chunked, head_only, deadline)
-        except _Stale:
-            if not may_resend:
-                raise protocol_failure() from None
-        # The reused connection closed before any answer: the request is sent again on a new one.
-        connection = await self._borrow(deadline, fresh=True)
-        try:
-            return await self._exchange_on(connection, head, body, upload, chunked, head_only, deadline)
-        except _Stale:
-            raise protocol_failure() from None
+        fresh = False
+        while True:
+            connection = await self._borrow(deadline, fresh=fresh)
+            try:
+                return await self._exchange_on(connection, head, body, upload, chunked, head_only, deadline)
+            except _Stale:
+                if fresh or not may_resend:
+                    raise protocol_failure() from None
+            # The reused connection closed before any answer: the request is sent again, once, on a new one.
+            fresh = True
 
     async def _exchange_on(
         self,
@@ -402,7 +400,7 @@ def _upload_error(connection: _Connection) -> BaseException | None:
     if upload is None or not upload.done() or upload.cancelled():
         return None
     error = upload.exception()
-    return error if error is not None and not isinstance(error, OSError | ConnectionError) else None
+    return error if error is not None and not isinstance(error, OSError) else None
 
 
 def _cut_on_failure(connection: _Connection) -> Any:
