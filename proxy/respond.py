@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 import zlib
 from email.utils import formatdate
+from typing import Any
 
 import orjson
 from aiohttp import web
@@ -84,29 +85,21 @@ class RenderedResponse(web.StreamResponse):
         keep_alive = self._keep_alive
         if keep_alive is None:
             keep_alive = self._keep_alive = request.keep_alive
-        version = request.version
-        body = self._rendered_body
-        parts = [
-            b"HTTP/%d.%d %d %s\r\n" % (version[0], version[1], self.status, _raw(self.reason)),
+        status_line = b"%d %s" % (self.status, _raw(self.reason))
+        answer = render_whole(
+            request.version,
+            status_line,
             self._lines,
-        ]
-        head_only = request.method == "HEAD"
-        if not self._has_length and (body or not head_only):
-            parts.append(b"Content-Length: %d\r\n" % len(body))
-        if not self._has_date:
-            parts.append(http_date())
-        if keep_alive:
-            if version == (1, 0):
-                parts.append(b"Connection: keep-alive\r\n")
-        elif version == (1, 1):
-            parts.append(b"Connection: close\r\n")
-        parts.append(b"\r\n")
-        if body and not head_only:
-            parts.append(body)
+            self._rendered_body,
+            has_length=self._has_length,
+            has_date=self._has_date,
+            head_only=request.method == "HEAD",
+            keep_alive=keep_alive,
+        )
         transport = request.transport
         if transport is None or transport.is_closing():
             raise ConnectionResetError("the client connection is closed")
-        transport.write(b"".join(parts))
+        transport.write(answer)
         # Above the transport's high-water mark, wait as aiohttp's writer would: a client pipelining
         # requests without reading the answers must not pile them up in memory.
         protocol = request.protocol
@@ -115,6 +108,36 @@ class RenderedResponse(web.StreamResponse):
 
     async def write_eof(self, data: bytes = b"") -> None:
         return None
+
+
+def render_whole(
+    version: tuple[int, int],
+    status_line: bytes,
+    lines: bytes,
+    body: bytes,
+    *,
+    has_length: bool,
+    has_date: bool,
+    head_only: bool,
+    keep_alive: bool,
+) -> bytes:
+    """A whole answer's bytes as aiohttp frames it (`status_line` is "400 Bad Request"): the status
+    line in the request's version, the given lines, Content-Length unless they carry it, Date unless
+    they carry it, Connection as keep-alive requires, then the body (none for HEAD)."""
+    parts = [b"HTTP/%d.%d %s\r\n" % (version[0], version[1], status_line), lines]
+    if not has_length and (body or not head_only):
+        parts.append(b"Content-Length: %d\r\n" % len(body))
+    if not has_date:
+        parts.append(http_date())
+    if keep_alive:
+        if version == (1, 0):
+            parts.append(b"Connection: keep-alive\r\n")
+    elif version == (1, 1):
+        parts.append(b"Connection: close\r\n")
+    parts.append(b"\r\n")
+    if body and not head_only:
+        parts.append(body)
+    return b"".join(parts)
 
 
 def _raw(text: str) -> bytes:
@@ -156,16 +179,17 @@ def compress(body: bytes, encoding: str) -> bytes:
     return co.compress(body) + co.flush()
 
 
-# A rendered local answer: header lines, body (compressed if asked), whether the lines carry
-# Content-Length and Date.
-_Rendered = tuple[bytes, bytes, bool, bool]
+# A rendered local answer: status line ("400 Bad Request"), header lines, body (compressed if asked),
+# whether the lines carry Content-Length and Date.
+_Rendered = tuple[bytes, bytes, bytes, bool, bool]
 ANSWER_CACHE_SIZE = 4096
+ENCODING_CACHE_SIZE = 256
 
 
 class Responder:
     """Renders verdicts; holds the marker header that tells an operator an answer was the proxy's."""
 
-    __slots__ = ("_answers", "_contract", "_marker")
+    __slots__ = ("_answers", "_contract", "_encodings", "_marker", "_whole")
 
     def __init__(self, contract: Contract, marker_header: str) -> None:
         self._contract = contract
@@ -173,6 +197,11 @@ class Responder:
         # Local answers repeat (the same few messages): each distinct answer is rendered and compressed
         # once, then served from here. Bounded; cleared whole when full.
         self._answers: dict[tuple[str, str, str | None, str], _Rendered] = {}
+        # The same, as whole bytes for a given HTTP version, method and keep-alive, with the Date line
+        # they were built with (valid for that second).
+        self._whole: dict[tuple[Any, ...], tuple[bytes, bytes]] = {}
+        # A client sends the same Accept-Encoding every time: its choice is made once.
+        self._encodings: dict[str | None, str | None] = {}
 
     def body_of(self, spec: ResponseSpec, message: str) -> bytes:
         if spec.body == "empty":
@@ -183,23 +212,77 @@ class Responder:
         return body + b"\n" if spec.trailing_newline else body
 
     def reject(self, verdict: Reject, accept_encoding: str | None, has_upgrade: bool) -> web.StreamResponse:
-        contract = self._contract
-        spec = contract.responses[verdict.response]
-        encoding = None
-        if spec.compressed:
-            encoding = choose_encoding(accept_encoding, has_upgrade, contract.compression_encodings)
-        if spec.status in NO_BODY_STATUSES:  # no such answer in Clever's contract today
+        spec = self._contract.responses[verdict.response]
+        encoding = self._encoding(spec, accept_encoding, has_upgrade)
+        answer = self._rendered(verdict, spec, encoding)
+        if answer is None:
             body = self._body(spec, verdict.message, encoding)
             headers = CIMultiDict(self._header_pairs(spec, encoding, verdict.rule))
             return ExactResponse(status=spec.status, body=body or None, headers=headers)
+        _, lines, body, has_length, has_date = answer
+        return RenderedResponse(spec.status, lines, body, has_length=has_length, has_date=has_date)
+
+    def reject_bytes(
+        self,
+        verdict: Reject,
+        accept_encoding: str | None,
+        has_upgrade: bool,
+        version: tuple[int, int],
+        head_only: bool,
+        keep_alive: bool,
+    ) -> bytes | None:
+        """The bytes `reject` would put on the wire for a request of this version and method, without
+        a response object; None for an answer only aiohttp's own framing renders."""
+        spec = self._contract.responses[verdict.response]
+        encoding = self._encoding(spec, accept_encoding, has_upgrade)
+        key = (verdict.response, verdict.message, encoding, verdict.rule, version, head_only, keep_alive)
+        date = http_date()
+        whole = self._whole.get(key)
+        if whole is not None and whole[0] is date:
+            return whole[1]
+        answer = self._rendered(verdict, spec, encoding)
+        if answer is None:
+            return None
+        status_line, lines, body, has_length, has_date = answer
+        data = render_whole(
+            version,
+            status_line,
+            lines,
+            body,
+            has_length=has_length,
+            has_date=has_date,
+            head_only=head_only,
+            keep_alive=keep_alive,
+        )
+        if len(self._whole) >= ANSWER_CACHE_SIZE:
+            self._whole.clear()
+        self._whole[key] = (date, data)
+        return data
+
+    def _encoding(self, spec: ResponseSpec, accept_encoding: str | None, has_upgrade: bool) -> str | None:
+        if not spec.compressed or has_upgrade:
+            return None
+        encodings = self._encodings
+        try:
+            return encodings[accept_encoding]
+        except KeyError:
+            if len(encodings) >= ENCODING_CACHE_SIZE:
+                encodings.clear()
+            chosen = encodings[accept_encoding] = choose_encoding(
+                accept_encoding, False, self._contract.compression_encodings
+            )
+            return chosen
+
+    def _rendered(self, verdict: Reject, spec: ResponseSpec, encoding: str | None) -> _Rendered | None:
+        if spec.status in NO_BODY_STATUSES:  # no such answer in Clever's contract today
+            return None
         key = (verdict.response, verdict.message, encoding, verdict.rule)
         answer = self._answers.get(key)
         if answer is None:
             if len(self._answers) >= ANSWER_CACHE_SIZE:
                 self._answers.clear()
             answer = self._answers[key] = self._render(spec, verdict, encoding)
-        lines, body, has_length, has_date = answer
-        return RenderedResponse(spec.status, lines, body, has_length=has_length, has_date=has_date)
+        return answer
 
     def _body(self, spec: ResponseSpec, message: str, encoding: str | None) -> bytes:
         body = self.body_of(spec, message)
@@ -210,7 +293,9 @@ class Responder:
         names = {k.lower() for k, _ in pairs}
         lines = b"".join(f"{k}: {v}\r\n".encode() for k, v in pairs)
         body = self._body(spec, verdict.message, encoding)
-        return lines, body, "content-length" in names, "date" in names
+        # The reason phrase exactly as aiohttp picks it for the status.
+        status_line = b"%d %s" % (spec.status, _raw(web.StreamResponse(status=spec.status).reason))
+        return status_line, lines, body, "content-length" in names, "date" in names
 
     def _header_pairs(self, spec: ResponseSpec, encoding: str | None, rule: str) -> list[tuple[str, str]]:
         """A local answer's headers, in the order they go out: the contract's, Vary and Content-Encoding

@@ -21,13 +21,17 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
-from aiohttp.web_protocol import RequestHandler, RequestPayloadError, _ErrInfo
+from aiohttp.http_parser import RawRequestMessage
+from aiohttp.streams import StreamReader
+from aiohttp.web_protocol import RequestPayloadError
+from multidict import CIMultiDictProxy
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from proxy import accesslog, eventloop, shadow
 from proxy import contract as contract_mod
 from proxy import settings as settings_mod
+from proxy.connection import AnswerNow, Connection, Server
 from proxy.contract import Contract
 from proxy.forward import ClientFailure, Exchange, Forwarder, UpstreamFailure, expects_continue, invite_body
 from proxy.metrics import Metrics
@@ -184,6 +188,17 @@ def build(settings: Settings, contract: Contract, registry: CollectorRegistry | 
     return state
 
 
+@dataclass(slots=True)
+class Judged:
+    """A request judged as it arrived (`make_answer_now`) and left to the handler: one to forward, or a
+    local answer only aiohttp's framing renders."""
+
+    message: RawRequestMessage
+    started: float
+    parsed: ParsedRequest
+    verdict: Verdict
+
+
 def make_handler(state: ProxyState):
     # Settings, contract, pipeline and responder are read per request: a reload swaps them on `state`.
     metrics = state.metrics
@@ -200,27 +215,37 @@ def make_handler(state: ProxyState):
         if task is not None:
             state.handlers.add(task)
         request_id = state.next_request_id()
-        contract = state.contract
-        parsed = inspect(request.method, request.raw_path, request.headers, request.content_length, contract)
+        verdict: Verdict | None = None
+        connection = request.protocol
+        judged = getattr(connection, "judged", None)
+        if judged is not None:
+            connection.judged = None  # type: ignore[attr-defined]
+            if judged.message is request._message:
+                started, parsed, verdict = judged.started, judged.parsed, judged.verdict
+        if verdict is None:
+            parsed = inspect(
+                request.method, request.raw_path, request.headers, request.content_length, state.contract
+            )
         route = metrics.route_label(parsed.route.template if parsed.route is not None else None)
         exchange = Exchange()
         rule = ""
         try:
-            if "#" in request.raw_path:
-                # HTTP allows no "#" in a request target, and yarl would cut it off as a fragment:
-                # the request cannot be forwarded as sent.
-                return await _client_failure(state, request, ClientFailure("bad_target", 400), exchange)
-            framing = _unforwardable_framing(request)
-            if framing is not None:
-                return await _client_failure(state, request, ClientFailure(framing, 501), exchange)
-            if wants_body(parsed):
-                try:
-                    settings = state.settings
-                    body = await read_body(request, settings.max_body_bytes, settings.client_body_timeout)
-                    parsed = with_body(parsed, body)
-                except ClientFailure as failure:
-                    return await _client_failure(state, request, failure, exchange)
-            verdict = _judge(state.pipeline, parsed)
+            if verdict is None:
+                if "#" in request.raw_path:
+                    # HTTP allows no "#" in a request target, and yarl would cut it off as a fragment:
+                    # the request cannot be forwarded as sent.
+                    return await _client_failure(state, request, ClientFailure("bad_target", 400), exchange)
+                framing = _unforwardable_framing(request.headers, request.version)
+                if framing is not None:
+                    return await _client_failure(state, request, ClientFailure(framing, 501), exchange)
+                if wants_body(parsed):
+                    try:
+                        settings = state.settings
+                        body = await read_body(request, settings.max_body_bytes, settings.client_body_timeout)
+                        parsed = with_body(parsed, body)
+                    except ClientFailure as failure:
+                        return await _client_failure(state, request, failure, exchange)
+                verdict = _judge(state.pipeline, parsed)
             if type(verdict) is Reject:
                 rule = verdict.rule
                 exchange.outcome = "rejected"
@@ -275,6 +300,67 @@ def make_handler(state: ProxyState):
     return handle
 
 
+def make_answer_now(state: ProxyState) -> AnswerNow:
+    """The connection's quick path (`proxy.connection`): a whole request that the checks refuse is
+    answered with the bytes the handler would have sent, counted and logged the same way; any other
+    request is left to the handler, with its verdict when it got that far."""
+    metrics = state.metrics
+    access = accesslog.access
+    perf = time.perf_counter
+
+    def answer_now(connection: Connection, message: RawRequestMessage, payload: StreamReader) -> bytes | None:
+        # What the handler refuses before judging (a "#" target, an unforwardable framing, a body over
+        # the limit) and bodies still arriving stay with the handler.
+        if not payload.is_eof() or payload.exception() is not None or message.upgrade or "#" in message.path:
+            return None
+        headers = message.headers
+        version = message.version
+        if _unforwardable_framing(headers, version) is not None:
+            return None
+        started = perf()
+        length = headers.get("Content-Length")
+        parsed = inspect(
+            message.method, message.path, headers, int(length) if length is not None else None, state.contract
+        )
+        if wants_body(parsed):
+            body = _unread_body(payload)
+            if len(body) > state.settings.max_body_bytes:
+                return None
+            parsed = with_body(parsed, body)
+        verdict = _judge(state.pipeline, parsed)
+        if type(verdict) is Reject:
+            answer = state.responder.reject_bytes(
+                verdict,
+                parsed.accept_encoding,
+                parsed.has_upgrade,
+                version,
+                message.method == "HEAD",
+                not message.should_close,
+            )
+            if answer is not None:
+                rule = verdict.rule
+                metrics.rejected(rule)
+                status = state.contract.responses[verdict.response].status
+                route = metrics.route_label(parsed.route.template if parsed.route is not None else None)
+                elapsed = perf() - started
+                metrics.request_done(route, parsed.method, "rejected", status, elapsed)
+                access.record(
+                    state.next_request_id(), parsed.method, route, status, "rejected", rule, elapsed, 0.0
+                )
+                return answer
+        connection.judged = Judged(message, started, parsed, verdict)
+        return None
+
+    return answer_now
+
+
+def _unread_body(payload: StreamReader) -> bytes:
+    """A complete body, left in its stream: should the handler take the request after all, it reads
+    the same bytes again."""
+    buffer = getattr(payload, "_buffer", None)  # aiohttp's empty payload has none
+    return b"".join(buffer) if buffer else b""
+
+
 async def _client_failure(
     state: ProxyState, request: web.BaseRequest, failure: ClientFailure, exchange: Exchange
 ) -> web.StreamResponse:
@@ -316,13 +402,13 @@ async def _forward(
         return state.responder.proxy_error(failure.status, failure.kind, UPSTREAM_MESSAGES[failure.kind])
 
 
-def _unforwardable_framing(request: web.BaseRequest) -> str | None:
+def _unforwardable_framing(headers: CIMultiDictProxy[str], version: tuple[int, int]) -> str | None:
     """Body framings the proxy cannot pass on as sent: aiohttp would decode a transfer-coding other than
     chunked without saying so, and Go ignores Transfer-Encoding on HTTP/1.0 (it answers differently)."""
-    codings = request.headers.getall("Transfer-Encoding", ())
+    codings = headers.getall("Transfer-Encoding", ())
     if not codings:
         return None
-    if request.version < (1, 1):
+    if version < (1, 1):
         return "bad_framing"
     if any(c.strip().lower() != "chunked" for value in codings for c in value.split(",")):
         return "bad_framing"
@@ -410,57 +496,6 @@ def _route_of(parsed: ParsedRequest) -> str:
     return parsed.route.template if parsed.route is not None else "(not a contract route)"
 
 
-class _Connection(RequestHandler):
-    """aiohttp's per-connection protocol, answering the errors it handles itself (a request it cannot
-    parse, over a size limit, or a handler that raised) the proxy's way: a marked JSON answer that
-    never quotes the request. aiohttp's own answer echoes the offending header line."""
-
-    responder: Responder
-
-    def data_received(self, data: bytes) -> None:
-        queued = len(self._messages)
-        super().data_received(data)
-        if len(self._messages) == queued:
-            return
-        # A framing error in a body still arriving (broken chunked encoding) is queued by aiohttp as the
-        # next request's parse error, and the body being read would only end at its timeout: it is
-        # the body's error, so the reader gets it now (and answers 400 bad_body at once).
-        current = self._current_request
-        if isinstance(self._messages[-1][0], _ErrInfo) and current is not None:
-            content = current.content
-            if not content.is_eof():
-                content.set_exception(RequestPayloadError("malformed body framing"))
-
-    def handle_error(
-        self,
-        request: web.BaseRequest,
-        status: int = 500,
-        exc: BaseException | None = None,
-        message: str | None = None,
-    ) -> web.StreamResponse:
-        super().handle_error(request, status, exc, None)  # logs; raises if a response already began
-        if status < 500:
-            kind, text = "bad_request", "clever-proxy could not parse the request (malformed HTTP)"
-        else:
-            kind, text = "internal", "clever-proxy failed to handle the request"
-        response = self.responder.proxy_error(status, kind, text)
-        response.force_close()
-        return response
-
-
-class _Server(web.Server):
-    """web.Server whose connections are `_Connection`s."""
-
-    def __init__(self, handler: Any, responder: Responder, **kwargs: Any) -> None:
-        super().__init__(handler, **kwargs)
-        self._responder = responder
-
-    def __call__(self) -> RequestHandler:
-        connection = _Connection(self, loop=self._loop, **self._kwargs)
-        connection.responder = self._responder
-        return connection
-
-
 # --- admin listener ----------------------------------------------------------------------------
 
 
@@ -527,9 +562,10 @@ class RunningProxy:
         settings = self.state.settings
         await self.state.forwarder.start()
         # Request bodies pass through as sent: a Content-Encoding is Clever's to judge, not ours to undo.
-        server = _Server(
+        server = Server(
             make_handler(self.state),
             self.state.responder,
+            make_answer_now(self.state),
             access_log=None,
             auto_decompress=False,
             logger=_http_log,

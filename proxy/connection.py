@@ -1,0 +1,144 @@
+"""The inbound connection: aiohttp's server protocol, with the proxy's answers to what it cannot parse,
+and local answers written as soon as the request is in.
+
+aiohttp hands every request to a new task, which builds a request object, runs the handler and
+writes the response through a stream writer; for a request the checks refuse, that machinery costs
+more than the checks and the answer together. So when a connection is idle (no request being
+handled, none queued) and the bytes just received hold whole requests, each is offered to
+`answer_now` right here, in order: it either returns the answer's bytes, which are written at once,
+or declines, and that request and everything after it go to aiohttp's task as before. What it
+declines it has judged already; the handler picks that verdict up instead of judging twice
+(`server.make_answer_now`).
+
+Only the quiet path is taken here: not while the client's pipelined requests are held back (aiohttp
+paused reading for its queue), nor while the client is not reading answers (the transport's buffer
+is full), nor for an upgrade or a parse error. Those keep aiohttp's own flow control.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+from aiohttp.http_parser import RawRequestMessage
+from aiohttp.streams import StreamReader
+from aiohttp.web_protocol import RequestHandler, RequestPayloadError, _ErrInfo
+
+from proxy.respond import Responder
+
+log = logging.getLogger("clever_proxy")
+
+# (connection, request head, its body stream) -> the whole answer's bytes, or None to leave the request
+# to the handler.
+AnswerNow = Callable[["Connection", RawRequestMessage, StreamReader], "bytes | None"]
+
+
+class Connection(RequestHandler):
+    """aiohttp's per-connection protocol, answering the errors it handles itself (a request it cannot
+    parse, over a size limit, or a handler that raised) the proxy's way: a marked JSON answer that
+    never quotes the request. aiohttp's own answer echoes the offending header line."""
+
+    responder: Responder
+    answer_now: AnswerNow | None = None
+    # What `answer_now` learned of the request it declined (the next one the handler gets).
+    judged: Any = None
+
+    def data_received(self, data: bytes) -> None:
+        waiter = self._waiter  # set while aiohttp's task waits for the next request
+        if (
+            self.answer_now is None
+            or waiter is None
+            or waiter.done()
+            or self._messages
+            or self._upgraded
+            or self._payload_parser is not None
+        ):
+            self._received(data)
+            return
+        # Keep aiohttp's task asleep while the new requests are parsed: it wakes only for what is left.
+        self._waiter = None
+        try:
+            super().data_received(data)
+        finally:
+            self._waiter = waiter
+        messages = self._messages
+        while messages and not (self._buffer_paused or self._reading_paused or self._paused):
+            message, payload = messages[0]
+            transport = self.transport
+            if isinstance(message, _ErrInfo) or transport is None or transport.is_closing():
+                break
+            try:
+                answer = self.answer_now(self, message, payload)
+            except Exception as exc:  # a bug in judging must not cost the request: the handler takes it
+                log.error("answering a request at once failed (%s); handing it on", type(exc).__name__)
+                self.judged = None
+                break
+            if answer is None:
+                break
+            messages.popleft()
+            self._parser.message_consumed()  # type: ignore[union-attr]
+            self._manager.requests_count += 1  # type: ignore[union-attr]
+            transport.write(answer)
+            if message.should_close:
+                # As aiohttp ends a connection after a non-keep-alive answer: what follows is not read.
+                messages.clear()
+                self.close()
+                transport.close()
+                return
+            # The idle timer counts from the last answer, as aiohttp's loop restarts it.
+            loop = self._loop
+            close_time = loop.time() + self._keepalive_timeout
+            self._next_keepalive_close_time = close_time
+            if self._keepalive_handle is None:
+                self._keepalive_handle = loop.call_at(close_time, self._process_keepalive)
+        if messages and not waiter.done():
+            waiter.set_result(None)
+
+    def _received(self, data: bytes) -> None:
+        queued = len(self._messages)
+        super().data_received(data)
+        if len(self._messages) == queued:
+            return
+        # A framing error in a body still arriving (broken chunked encoding) is queued by aiohttp as the
+        # next request's parse error, and the body being read would only end at its timeout: it is
+        # the body's error, so the reader gets it now (and answers 400 bad_body at once).
+        current = self._current_request
+        if isinstance(self._messages[-1][0], _ErrInfo) and current is not None:
+            content = current.content
+            if not content.is_eof():
+                content.set_exception(RequestPayloadError("malformed body framing"))
+
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        super().handle_error(request, status, exc, None)  # logs; raises if a response already began
+        if status < 500:
+            kind, text = "bad_request", "clever-proxy could not parse the request (malformed HTTP)"
+        else:
+            kind, text = "internal", "clever-proxy failed to handle the request"
+        response = self.responder.proxy_error(status, kind, text)
+        response.force_close()
+        return response
+
+
+class Server(web.Server):
+    """web.Server whose connections are `Connection`s."""
+
+    def __init__(
+        self, handler: Any, responder: Responder, answer_now: AnswerNow | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(handler, **kwargs)
+        self._responder = responder
+        self._answer_now = answer_now
+
+    def __call__(self) -> RequestHandler:
+        connection = Connection(self, loop=self._loop, **self._kwargs)
+        connection.responder = self._responder
+        connection.answer_now = self._answer_now
+        return connection
