@@ -36,6 +36,11 @@ def _stdout(data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
+def _ms(seconds: float) -> float:
+    """Milliseconds to the microsecond (round(x, 3) would take a correctly rounded decimal conversion)."""
+    return int(seconds * 1_000_000 + 0.5) / 1000
+
+
 class AccessLog:
     """Buffered access lines; `sink` receives whole lines, at most FLUSH_BYTES at a time (unless one
     line alone is longer)."""
@@ -76,8 +81,8 @@ class AccessLog:
                 "status": status,
                 "outcome": outcome,
                 "rule": rule or None,
-                "duration_ms": round(duration_seconds * 1000, 3),
-                "upstream_ms": round(upstream_seconds * 1000, 3) if upstream_seconds else None,
+                "duration_ms": _ms(duration_seconds),
+                "upstream_ms": _ms(upstream_seconds) if upstream_seconds else None,
             },
             option=orjson.OPT_APPEND_NEWLINE,
         )

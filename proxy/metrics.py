@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import os
 import platform
+from bisect import bisect_left
 from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.metrics import MetricWrapperBase
@@ -32,6 +34,7 @@ STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
 UPSTREAM_ERROR_KINDS = ("connect", "timeout", "protocol", "client_gone")
 FORWARD_REASONS = ("passed", "not_a_route", "uncertain", "rule_off", "shadow", "too_large", "check_error")
 SHADOW_RESULTS = ("agree", "disagree")
+DONE_CACHE_SIZE = 4096
 
 # Latency buckets (seconds): local answers take tens of microseconds, Clever writes up to a minute.
 DURATION_BUCKETS = (
@@ -177,7 +180,9 @@ class Metrics:
         self.config_generation.set(1)
         self.config_reload_success.set(1)
         self.config_reload_time.set_to_current_time()
-        self._upstream_calls_saved = self.upstream_calls_saved
+        self._done: dict[tuple[str, str, str, int], _Done] = {}
+        self._rejection_counts = {key[0]: _value_of(child) for key, child in self._rejections.items()}
+        self._upstream_calls_saved = _value_of(self.upstream_calls_saved)
 
     def follow_in_flight(self, count: Callable[[], float]) -> None:
         """Let the in-flight gauge read `count` at scrape time (`in_flight_followed`); not under
@@ -190,22 +195,33 @@ class Metrics:
         return template if template is not None and template in self.routes else OTHER
 
     def request_done(self, route: str, method: str, outcome: str, status: int, seconds: float) -> None:
+        done = self._done.get((route, method, outcome, status))
+        if done is None:
+            done = self._bind_done(route, method, outcome, status)
+        done.add(seconds)
+
+    def _bind_done(self, route: str, method: str, outcome: str, status: int) -> _Done:
+        key = (route, method, outcome, status)
         method = method if method in METHODS else OTHER
         klass = STATUS_CLASSES[min(max(status // 100, 1), 5) - 1]
-        key = (route, method, outcome, klass)
-        child = self._requests.get(key)
+        labels = (route, method, outcome, klass)
+        child = self._requests.get(labels)
         if child is None:
-            child = self._requests[key] = self.requests.labels(*key)
-        child.inc()  # type: ignore[attr-defined]
-        dkey = (route, outcome)
-        hist = self._duration.get(dkey)
+            child = self._requests[labels] = self.requests.labels(*labels)
+        hkey = (route, outcome)
+        hist = self._duration.get(hkey)
         if hist is None:
-            hist = self._duration[dkey] = self.duration.labels(*dkey)
-        hist.observe(seconds)  # type: ignore[attr-defined]
+            hist = self._duration[hkey] = self.duration.labels(*hkey)
+        done = _Done(child, hist)
+        # Keyed by the raw method and status, so bounded here (the series themselves are bounded).
+        if len(self._done) >= DONE_CACHE_SIZE:
+            self._done.clear()
+        self._done[key] = done
+        return done
 
     def rejected(self, rule: str) -> None:
-        self._rejections[(rule,)].inc()  # type: ignore[attr-defined]
-        self._upstream_calls_saved.inc()
+        self._rejection_counts[rule].inc(1)
+        self._upstream_calls_saved.inc(1)
 
     def forwarded(self, reason: str, stage: str) -> None:
         child = self._forwards.get((reason, stage))
@@ -244,3 +260,31 @@ def _bind(
     for values in label_sets:
         combos = [(*c, v) for c in combos for v in values]
     return {c: metric.labels(*c) for c in combos}
+
+
+# prometheus-client's children keep their numbers in value objects (a locked float in one process, a
+# slot of the worker's file under multiprocess mode) with one `inc`. Counting once or twice per request
+# goes straight to them: the public inc/observe add a state check, an exemplar test and, for a
+# histogram, a linear scan of the buckets to every call.
+
+
+def _value_of(counter: MetricWrapperBase) -> Any:
+    return counter._value  # type: ignore[attr-defined]
+
+
+class _Done:
+    """One finished-request series: its request counter and its duration histogram's sum and buckets."""
+
+    __slots__ = ("_bounds", "_buckets", "_count", "_sum")
+
+    def __init__(self, counter: MetricWrapperBase, histogram: MetricWrapperBase) -> None:
+        self._count = _value_of(counter)
+        self._sum = histogram._sum  # type: ignore[attr-defined]
+        self._buckets = histogram._buckets  # type: ignore[attr-defined]
+        self._bounds = histogram._upper_bounds  # type: ignore[attr-defined]  # ends with +Inf
+
+    def add(self, seconds: float) -> None:
+        self._count.inc(1)
+        self._sum.inc(seconds)
+        # The first bucket whose bound is >= seconds, as Histogram.observe picks it.
+        self._buckets[bisect_left(self._bounds, seconds)].inc(1)
