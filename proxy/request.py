@@ -98,21 +98,22 @@ def inspect(
     has_body = (length is not None and length > 0) or (
         length is None and "chunked" in headers.get("Transfer-Encoding", "").lower()
     )
+    # Positional: keyword arguments cost a third of a microsecond more, on every request.
     return ParsedRequest(
-        method=method,
-        raw_path=raw_path,
-        raw_query=raw_query,
-        path=path,
-        route=route,
-        path_vars=path_vars,
-        op=op,
-        has_authorization="Authorization" in headers,
-        authorization_well_formed=_bearer(headers),
-        accept_encoding=headers.get("Accept-Encoding"),
-        has_upgrade=bool(headers.get("Upgrade")),  # gorilla: r.Header.Get("Upgrade") != ""
-        has_body=has_body,
-        body=None,
-        target=origin_target,
+        method,
+        raw_path,
+        raw_query,
+        path,
+        route,
+        path_vars,
+        op,
+        "Authorization" in headers,  # has_authorization
+        _bearer(headers),  # authorization_well_formed
+        headers.get("Accept-Encoding"),  # accept_encoding
+        bool(headers.get("Upgrade")),  # has_upgrade; gorilla: r.Header.Get("Upgrade") != ""
+        has_body,
+        None,  # body
+        origin_target,  # target
     )
 
 
