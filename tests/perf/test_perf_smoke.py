@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 
-from tests.perf import catalog, micro
+from tests.perf import breakdown, catalog, micro
 
 pytestmark = pytest.mark.slow
 
 RUN = Path(__file__).with_name("run.py")
+BREAKDOWN = Path(__file__).with_name("breakdown.py")
 SUMMARY_KEYS = ("median_us", "p99_us", "n")
 
 
@@ -112,3 +113,23 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return stat[stat.rindex(")") + 2] != "Z"
+
+
+@pytest.mark.skipif(
+    any(shutil.which(tool) is None for tool in ("wrk", "taskset")),
+    reason="needs wrk and taskset (apt-get install -y wrk)",
+)
+def test_breakdown_measures_every_step(tmp_path: Path) -> None:
+    out = tmp_path / "breakdown.json"
+    done = subprocess.run(
+        [sys.executable, str(BREAKDOWN), "--rounds", "1", "--seconds", "1", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(out.read_text())
+    assert list(result["steps"]) == list(breakdown.STEPS)
+    assert all(_number(v) and v > 0 for v in result["steps"].values())
+    assert "| access_log |" in done.stdout
