@@ -93,7 +93,10 @@ class Connection(RequestHandler):
             self._next_keepalive_close_time = close_time
             if self._keepalive_handle is None:
                 self._keepalive_handle = loop.call_at(close_time, self._process_keepalive)
-        if messages and not waiter.done():
+        # The rest is aiohttp's task's, unless a failed write is closing the connection: its teardown
+        # (already scheduled) ends the task, which must not wake up to a connection half torn down.
+        transport = self.transport
+        if messages and not waiter.done() and transport is not None and not transport.is_closing():
             waiter.set_result(None)
 
     def _received(self, data: bytes) -> None:

@@ -10,8 +10,11 @@ task factory on the running loop.
 from __future__ import annotations
 
 import asyncio
+import gc
+import logging
 import re
 import socket
+import struct
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -265,3 +268,40 @@ async def test_a_client_that_does_not_read_gets_every_answer_in_order(
     writer.close()
     assert statuses == [b"401" if i % 2 else b"400" for i in range(count)]
     assert upstream.received == []
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+async def test_a_client_that_resets_after_pipelining_leaves_no_failed_task(
+    upstream: Upstream, start_proxy: ProxyFactory
+) -> None:
+    """The first of two pipelined requests is answered at once to a client that has already reset the
+    connection: the write fails, and aiohttp's connection task must not be woken for the second
+    request after the connection is gone (it would fail on a torn-down connection)."""
+    proxy = await start_proxy(upstream.url, **{"logging.access_log": False})
+    records = _Records()
+    logging.getLogger("asyncio").addHandler(records)
+    try:
+        for _ in range(5):
+            sock = socket.create_connection(("127.0.0.1", proxy.port))  # blocking: the loop waits here
+            await asyncio.sleep(0.05)  # accepted; the connection is idle
+            sock.sendall(NO_AUTH_GET + NO_AUTH_GET)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()  # a reset, before the proxy read the requests
+            await asyncio.sleep(0.1)
+        gc.collect()  # a failed task's exception is reported when the task is collected
+        await asyncio.sleep(0.05)
+    finally:
+        logging.getLogger("asyncio").removeHandler(records)
+    assert records.messages == []
+    answered = proxy.state.metrics.registry.get_sample_value(
+        "clever_proxy_local_rejections_total", {"rule": "auth"}
+    )
+    assert answered  # the quick path did answer (the write is what failed)
