@@ -40,7 +40,7 @@ class Connection(RequestHandler):
     parse, over a size limit, or a handler that raised) the proxy's way: a marked JSON answer that
     never quotes the request. aiohttp's own answer echoes the offending header line."""
 
-    responder: Responder
+    responder_of: Callable[[], Responder]
     answer_now: AnswerNow | None = None
     # What `answer_now` learned of the request it declined (the next one the handler gets).
     judged: Any = None
@@ -125,7 +125,7 @@ class Connection(RequestHandler):
             kind, text = "bad_request", "clever-proxy could not parse the request (malformed HTTP)"
         else:
             kind, text = "internal", "clever-proxy failed to handle the request"
-        response = self.responder.proxy_error(status, kind, text)
+        response = self.responder_of().proxy_error(status, kind, text)
         response.force_close()
         return response
 
@@ -134,14 +134,18 @@ class Server(web.Server):
     """web.Server whose connections are `Connection`s."""
 
     def __init__(
-        self, handler: Any, responder: Responder, answer_now: AnswerNow | None = None, **kwargs: Any
+        self,
+        handler: Any,
+        responder_of: Callable[[], Responder],
+        answer_now: AnswerNow | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(handler, **kwargs)
-        self._responder = responder
+        self._responder_of = responder_of
         self._answer_now = answer_now
 
     def __call__(self) -> RequestHandler:
         connection = Connection(self, loop=self._loop, **self._kwargs)
-        connection.responder = self._responder
+        connection.responder_of = self._responder_of
         connection.answer_now = self._answer_now
         return connection

@@ -185,9 +185,12 @@ class Forwarder:
         self.pool: Pool | None = None
         self._host_line = b""
 
-    def set_timeouts(self, connect_timeout: float, total_timeout: float) -> None:
-        """New timeouts for the requests that start from now on (a configuration reload)."""
+    def reconfigure(
+        self, connect_timeout: float, total_timeout: float, max_streamed_body: int, body_timeout: float
+    ) -> None:
+        """New timeouts and limits for the requests that start from now on (a configuration reload)."""
         self._connect_timeout, self._total_timeout = connect_timeout, total_timeout
+        self._max_streamed_body, self._body_timeout = max_streamed_body, body_timeout
         if self.pool is not None:
             self.pool.connect_timeout = connect_timeout
 

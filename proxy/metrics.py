@@ -168,7 +168,7 @@ class Metrics:
         self._requests: dict[tuple[str, ...], MetricWrapperBase] = {}
         self._duration: dict[tuple[str, ...], MetricWrapperBase] = {}
         self._rejections = _bind(self.rejections, RULE_NAMES)
-        self._forwards = _bind(self.forwards, FORWARD_REASONS, ("", *STAGE_NAMES, "pipeline"))
+        self._forwards = _bind(self.forwards, FORWARD_REASONS, ("", *STAGE_NAMES, "pipeline", "http_version"))
         self._upstream_duration = _bind(self.upstream_duration, (*routes, OTHER))
         self._upstream_errors = _bind(self.upstream_errors, UPSTREAM_ERROR_KINDS)
         self._check_errors = _bind(self.check_errors, (*STAGE_NAMES, "pipeline"))

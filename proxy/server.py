@@ -245,7 +245,7 @@ def make_handler(state: ProxyState):
                         parsed = with_body(parsed, body)
                     except ClientFailure as failure:
                         return await _client_failure(state, request, failure, exchange)
-                verdict = _judge(state.pipeline, parsed)
+                verdict = _judge(state.pipeline, parsed, request.version)
             if type(verdict) is Reject:
                 rule = verdict.rule
                 exchange.outcome = "rejected"
@@ -327,7 +327,7 @@ def make_answer_now(state: ProxyState) -> AnswerNow:
             if len(body) > state.settings.max_body_bytes:
                 return None
             parsed = with_body(parsed, body)
-        verdict = _judge(state.pipeline, parsed)
+        verdict = _judge(state.pipeline, parsed, version)
         if type(verdict) is Reject:
             answer = state.responder.reject_bytes(
                 verdict,
@@ -415,9 +415,17 @@ def _unforwardable_framing(headers: CIMultiDictProxy[str], version: tuple[int, i
     return None
 
 
-def _judge(pipeline: Pipeline, parsed: ParsedRequest) -> Verdict:
+# HTTP versions Clever's answers are known for. aiohttp's parser also takes HTTP/2.0 and HTTP/0.9 on
+# the request line, which Go's server refuses with a 505: those are Clever's to answer.
+KNOWN_VERSIONS = frozenset(((1, 0), (1, 1)))
+OTHER_VERSION = Forward("uncertain", "http_version")
+
+
+def _judge(pipeline: Pipeline, parsed: ParsedRequest, version: tuple[int, int]) -> Verdict:
     """The pipeline's verdict. The pipeline forwards when a stage raises; should it raise itself (a bug
     outside any stage), the request is forwarded the same way rather than answered with a 500."""
+    if version not in KNOWN_VERSIONS:
+        return OTHER_VERSION
     try:
         return pipeline.run(parsed, datetime.now(UTC))
     except Exception as exc:
@@ -437,6 +445,13 @@ RESTART_ONLY = {
     "upstream.pool_size": "pool_size",
     "upstream.x_forwarded": "x_forwarded",
     "server.workers": "workers",
+    # aiohttp's parser limits and idle timeout are set per connection when it opens, from the
+    # listener's; the event loop is chosen at start.
+    "limits.max_request_line_bytes": "max_request_line_bytes",
+    "limits.max_header_bytes": "max_header_bytes",
+    "limits.max_headers": "max_headers",
+    "server.client_idle_timeout_seconds": "client_idle_timeout",
+    "server.event_loop": "event_loop",
 }
 
 
@@ -462,7 +477,12 @@ def reload(state: ProxyState) -> bool:
     state.responder = Responder(contract, settings.marker_header)
     state.contract = contract
     state.settings = settings
-    state.forwarder.set_timeouts(settings.connect_timeout, settings.total_timeout)
+    state.forwarder.reconfigure(
+        settings.connect_timeout,
+        settings.total_timeout,
+        settings.max_streamed_body_bytes,
+        settings.client_body_timeout,
+    )
     accesslog.configure(settings.log_level, settings.access_log)
     state.metrics.reloaded(True)
     log.info("configuration reloaded (generation %d)", int(state.metrics.config_generation._value.get()))
@@ -562,10 +582,11 @@ class RunningProxy:
         settings = self.state.settings
         await self.state.forwarder.start()
         # Request bodies pass through as sent: a Content-Encoding is Clever's to judge, not ours to undo.
+        state = self.state
         server = Server(
-            make_handler(self.state),
-            self.state.responder,
-            make_answer_now(self.state),
+            make_handler(state),
+            lambda: state.responder,  # the current one: a reload replaces it
+            make_answer_now(state),
             access_log=None,
             auto_decompress=False,
             logger=_http_log,

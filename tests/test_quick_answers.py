@@ -305,3 +305,22 @@ async def test_a_client_that_resets_after_pipelining_leaves_no_failed_task(
         "clever_proxy_local_rejections_total", {"rule": "auth"}
     )
     assert answered  # the quick path did answer (the write is what failed)
+
+
+@pytest.mark.parametrize("version", ["HTTP/2.0", "HTTP/0.9"])
+async def test_a_request_line_in_another_http_version_is_left_to_clever(
+    upstream: Upstream, start_proxy: ProxyFactory, version: str
+) -> None:
+    """Go's server answers a request line in HTTP/2.0 or 0.9 with a 505: a local answer (in the
+    request's version, as aiohttp frames it) would not be Clever's. Forwarded."""
+    proxy = await start_proxy(upstream.url)
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+    writer.write(f"GET {ONE} {version}\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+    answer = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    assert b"X-Clever-Proxy: local" not in answer
+    assert [r.raw_path for r in upstream.received] == [ONE]
+    forwards = proxy.state.metrics.registry.get_sample_value(
+        "clever_proxy_forwards_total", {"reason": "uncertain", "stage": "http_version"}
+    )
+    assert forwards == 1

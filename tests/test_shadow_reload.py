@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 import aiohttp
@@ -13,6 +14,7 @@ from proxy import contract as contract_mod
 from proxy.sandbox import DEFAULT_TOKEN, Sandbox
 from proxy.server import reload
 from tests.conftest import ProxyFactory, Upstream
+from tests.test_quick_answers import read_answer
 
 SECTION = "5f1b2c3d4e5f6a7b8c9d0e1f"
 CREATE = f"/v3.1/sections/{SECTION}/assignments"
@@ -183,3 +185,52 @@ def test_sighup_reloads_the_running_command(tmp_path: Path) -> None:
         assert "configuration reloaded (generation 2)" in line
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0
+
+
+async def test_reload_applies_marker_and_streamed_limit_and_keeps_listener_settings(
+    upstream: Upstream, start_proxy: ProxyFactory, tmp_path: Path
+) -> None:
+    """What a reload can change takes effect for the next request (the marker on the proxy's own
+    answers to malformed HTTP too, the streamed-body limit); what is fixed when a connection opens
+    (parser limits, the idle timeout) or at start (the event loop) is kept, and the log says so."""
+    cfg = tmp_path / "proxy.toml"
+    cfg.write_text("[limits]\nmax_streamed_body_bytes = 1000000\n")
+    proxy = await start_proxy(upstream.url, **{"server.client_idle_timeout_seconds": 30})
+    proxy.state.config_path = str(cfg)
+    proxy.state.overrides = {"listen.port": 0, "admin.port": 0, "upstream.url": upstream.url}
+    assert reload(proxy.state) is True
+    cfg.write_text(
+        '[server]\nmarker_header = "X-Edge"\nclient_idle_timeout_seconds = 0.2\nevent_loop = "asyncio"\n'
+        "[limits]\nmax_streamed_body_bytes = 10\nmax_headers = 5\n"
+    )
+    warnings: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: warnings.append(record.getMessage())  # type: ignore[method-assign]
+    logging.getLogger("clever_proxy").addHandler(handler)  # the proxy's logger does not propagate
+    try:
+        assert reload(proxy.state) is True
+    finally:
+        logging.getLogger("clever_proxy").removeHandler(handler)
+    kept = [message for message in warnings if "only with a restart" in message]
+    assert len(kept) == 1
+    for key in ("server.client_idle_timeout_seconds", "server.event_loop", "limits.max_headers"):
+        assert key in kept[0]
+    assert proxy.state.settings.client_idle_timeout == 30
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+    writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    writer.close()
+    assert b" 400 Bad Request\r\n" in head and b"\r\nX-Edge: error; kind=bad_request\r\n" in head
+
+    async with aiohttp.ClientSession() as client:
+        url = f"http://127.0.0.1:{proxy.port}/v3.1/some/streamed/route"
+        async with client.put(url, data=b"x" * 11, headers=AUTH) as resp:
+            assert resp.status == 413  # the new streamed-body limit
+        reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+        writer.write(b"GET /v3.1/unrouted HTTP/1.1\r\nHost: x\r\n\r\n")
+        await read_answer(reader)
+        await asyncio.sleep(0.5)  # past the refused 0.2 s idle timeout: still open
+        writer.write(b"GET /v3.1/unrouted HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert (await read_answer(reader)).startswith(b"HTTP/1.1 200 ")
+        writer.close()

@@ -78,7 +78,7 @@ def serve(step: str, port: int, admin_port: int) -> None:
                 parsed = with_body(parsed, server._unread_body(payload))
             if depth < 2:
                 return _FIXED
-            verdict = server._judge(state.pipeline, parsed)
+            verdict = server._judge(state.pipeline, parsed, message.version)
             if depth < 3 or type(verdict) is not Reject:
                 return _FIXED
             head_only, keep_alive = message.method == "HEAD", not message.should_close
