@@ -5,7 +5,7 @@ body read, the whole upstream answer read, headers copied minus the obvious hop-
 checks, no metrics, no logging.
 
     python tests/perf/naive.py --upstream http://127.0.0.1:8081 --port 8090
-    python tests/perf/naive.py --local --port 8091   # the floor of local answers (see below)
+    python tests/perf/naive.py --local --port 8091   # aiohttp answering fixed bytes (see below)
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def make_app(upstream: str) -> web.Application:
     return app
 
 
-# The floor of local answers (--local): what aiohttp's low-level server costs to answer a request with
+# The aiohttp fixed local answer (--local): what aiohttp's low-level server costs to answer a request with
 # fixed bytes, nothing read, checked, counted or logged. "/" answers 200 (the readiness probe).
 _LOCAL_BODY = b'{"message":"json: cannot unmarshal number into Go struct field .title of type string"}\n'
 

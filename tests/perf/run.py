@@ -507,7 +507,7 @@ class Suite:
         if self.uvloop:
             # The proxy runs on uvloop by default: this one shows what asyncio's own loop costs.
             self.start_proxy("proxy_asyncio", self.upstream, access_log=True, cpus=s, event_loop="asyncio")
-        # The floor of (d): an aiohttp server answering every request with a fixed 400, doing nothing else.
+        # The aiohttp fixed local answer: an aiohttp handler answering every request with a fixed 400.
         port = free_port()
         floor = self.fleet.start(
             "floor",
