@@ -90,8 +90,13 @@ def inspect(
     match = None
     if path is not None and target.startswith("/") and is_plain_path(raw_path, path):
         match = contract.match(path)
-        # Fixed segments must be literal too (a gateway may route "/v3.1/%73ections" elsewhere).
-        if match is not None and match[0].regex.fullmatch(raw_path.encode("ascii")) is None:
+        # Fixed segments must be literal too (a gateway may route "/v3.1/%73ections" elsewhere);
+        # without a "%", the raw path is the decoded one that just matched.
+        if (
+            match is not None
+            and "%" in raw_path
+            and match[0].regex.fullmatch(raw_path.encode("ascii")) is None
+        ):
             match = None
     route, path_vars = match if match is not None else (None, {})
     op = route.methods.get(method) if route is not None else None
