@@ -20,8 +20,8 @@ concurrency and at one connection, after a discarded warm-up; medians are report
 (each request kind and each rule alone, the access log off, asyncio's loop instead of uvloop, no
 compression) get fewer rounds. CPU per request is the server process tree's utime+stime delta
 (/proc/PID/stat) over the measured interval divided by the completed requests; RSS is VmRSS. A fresh
-proxy is then driven to fixed request counts to see whether its RSS stays flat, and micro.py times
-the check pipeline alone. Results go to tests/perf/results/latest.json (and a timestamped copy).
+proxy is then driven to fixed request counts to see whether its RSS stays flat. micro.py times the
+check pipeline alone, first, before any server starts. Results go to tests/perf/results/latest.json (and a timestamped copy).
 
 Needs wrk, nginx and taskset (Debian: `apt-get install -y wrk nginx-light`; `--install-missing` does
 it). Every process started here is in its own process group and is killed at the end, even on error.
@@ -1091,6 +1091,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     result: dict[str, Any] = {}
     try:
         with signals_raise():
+            micro = None
+            if not args.no_micro:
+                # First, while no server of the suite runs yet: in-process timings of a few
+                # microseconds suffer most from anything else on the CPU.
+                progress("pipeline microbenchmark")
+                micro = suite.micro()
             suite.write_requests()
             progress(f"starting servers (temp dir {tmp})")
             suite.start_all()
@@ -1140,10 +1146,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 }
             progress("RSS growth of a fresh proxy, valid requests then invalid ones")
             rss = {key: suite.rss_growth(key) for key in ("forward", "reject")}
-            micro = None
-            if not args.no_micro:
-                progress("pipeline microbenchmark")
-                micro = suite.micro()
             profile = None
             if args.profile is not None:
                 progress(f"profiling (c) and (d) with py-spy into {args.profile}")
