@@ -21,7 +21,8 @@ concurrency and at one connection, after a discarded warm-up; medians are report
 compression) get fewer rounds. CPU per request is the server process tree's utime+stime delta
 (/proc/PID/stat) over the measured interval divided by the completed requests; RSS is VmRSS. A fresh
 proxy is then driven to fixed request counts to see whether its RSS stays flat. micro.py times the
-check pipeline alone, first, before any server starts. Results go to tests/perf/results/latest.json (and a timestamped copy).
+check pipeline alone, first, before any server starts. Results go to tests/perf/results/latest.json
+(and a timestamped copy).
 
 Needs wrk, nginx and taskset (Debian: `apt-get install -y wrk nginx-light`; `--install-missing` does
 it). Every process started here is in its own process group and is killed at the end, even on error.
