@@ -29,6 +29,15 @@ def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _run_script(script: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """One of the suite's commands, as a user runs it; it must succeed."""
+    done = subprocess.run(
+        [sys.executable, str(script), *args], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done
+
+
 def test_the_catalog_matches_what_the_pipeline_decides() -> None:
     result = micro.run(iterations=5, rounds=1, budget_s=0.001)
     cases = result["cases"]
@@ -62,14 +71,7 @@ def test_micro_reports_every_case_with_both_json_paths() -> None:
 )
 def test_run_smoke_produces_a_well_formed_result(tmp_path: Path) -> None:
     out = tmp_path / "result.json"
-    done = subprocess.run(
-        [sys.executable, str(RUN), "--smoke", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = _run_script(RUN, "--smoke", "--out", str(out))
     result = json.loads(out.read_text())
     assert out.with_suffix(".md").read_text().startswith("## clever-proxy benchmarks")
     assert "| (c)/(b) throughput |" in done.stdout
@@ -121,14 +123,7 @@ def _alive(pid: int) -> bool:
 )
 def test_breakdown_measures_every_step(tmp_path: Path) -> None:
     out = tmp_path / "breakdown.json"
-    done = subprocess.run(
-        [sys.executable, str(BREAKDOWN), "--rounds", "1", "--seconds", "1", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = _run_script(BREAKDOWN, "--rounds", "1", "--seconds", "1", "--out", str(out))
     result = json.loads(out.read_text())
     assert list(result["steps"]) == list(breakdown.STEPS)
     assert all(_number(v) and v > 0 for v in result["steps"].values())
