@@ -13,6 +13,10 @@ declines it has judged already; the handler picks that verdict up instead of jud
 Only the quiet path is taken here: not while the client's pipelined requests are held back (aiohttp
 paused reading for its queue), nor while the client is not reading answers (the transport's buffer
 is full), nor for an upgrade or a parse error. Those keep aiohttp's own flow control.
+
+Both additions read aiohttp's private connection state (`INTERNALS`). pyproject bounds aiohttp to the
+releases this is tested with; an aiohttp without that state (installed past the bounds) still serves
+every request, through the handler alone, with a warning at start-up.
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from aiohttp import __version__ as aiohttp_version
 from aiohttp import web
-from aiohttp.http_parser import RawRequestMessage
+from aiohttp.http_parser import HttpRequestParser, RawRequestMessage
 from aiohttp.streams import StreamReader
 from aiohttp.web_protocol import RequestHandler, RequestPayloadError, _ErrInfo
 
@@ -33,6 +38,36 @@ log = logging.getLogger("clever_proxy")
 # (connection, request head, its body stream) -> the whole answer's bytes, or None to leave the request
 # to the handler.
 AnswerNow = Callable[["Connection", RawRequestMessage, StreamReader], "bytes | None"]
+
+# The private parts of aiohttp's connection protocol that `Connection` reads or sets.
+INTERNALS = (
+    "_waiter",
+    "_messages",
+    "_upgraded",
+    "_payload_parser",
+    "_buffer_paused",
+    "_reading_paused",
+    "_paused",
+    "_parser",
+    "_manager",
+    "_loop",
+    "_keepalive_timeout",
+    "_keepalive_handle",
+    "_next_keepalive_close_time",
+    "_process_keepalive",
+    "_current_request",
+)
+
+
+def missing_internals(protocol: type = RequestHandler, parser: type = HttpRequestParser) -> list[str]:
+    """What `Connection` needs of aiohttp and this aiohttp lacks (empty when all is there)."""
+    missing = [name for name in INTERNALS if not hasattr(protocol, name)]
+    if not hasattr(parser, "message_consumed"):
+        missing.append("HttpRequestParser.message_consumed")
+    return missing
+
+
+MISSING_INTERNALS = missing_internals()
 
 
 class Connection(RequestHandler):
@@ -46,6 +81,9 @@ class Connection(RequestHandler):
     judged: Any = None
 
     def data_received(self, data: bytes) -> None:
+        if MISSING_INTERNALS:
+            super().data_received(data)
+            return
         waiter = self._waiter  # set while aiohttp's task waits for the next request
         if (
             self.answer_now is None
@@ -143,6 +181,13 @@ class Server(web.Server):
         super().__init__(handler, **kwargs)
         self._responder_of = responder_of
         self._answer_now = answer_now
+        if MISSING_INTERNALS:
+            log.warning(
+                "aiohttp %s lacks what clever-proxy's quick local answers use (%s): every request goes "
+                "through aiohttp's request handler (slower); install the aiohttp version pyproject names",
+                aiohttp_version,
+                ", ".join(MISSING_INTERNALS),
+            )
 
     def __call__(self) -> RequestHandler:
         connection = Connection(self, loop=self._loop, **self._kwargs)

@@ -22,6 +22,7 @@ import pytest
 from aiohttp import web
 
 from proxy import accesslog
+from proxy import connection as connection_mod
 from proxy.connection import Connection
 from tests.conformance.http1 import encode_request
 from tests.conformance.runner import parser_refuses
@@ -324,3 +325,38 @@ async def test_a_request_line_in_another_http_version_is_left_to_clever(
         "clever_proxy_forwards_total", {"reason": "uncertain", "stage": "http_version"}
     )
     assert forwards == 1
+
+
+def test_the_installed_aiohttp_has_what_the_quick_path_reads() -> None:
+    """The quick path is on with the aiohttp this project installs; a protocol class without that
+    state is reported by name (the names are what the start-up warning lists)."""
+    assert connection_mod.missing_internals() == []
+
+    class Bare:
+        pass
+
+    missing = connection_mod.missing_internals(Bare, Bare)
+    assert missing[: len(connection_mod.INTERNALS)] == list(connection_mod.INTERNALS)
+    assert missing[-1] == "HttpRequestParser.message_consumed"
+
+
+async def test_without_aiohttp_internals_every_request_goes_to_the_handler(
+    upstream: Upstream,
+    start_proxy: ProxyFactory,
+    handler_tasks: HandlerTasks,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An aiohttp past the tested bounds (its private connection state gone) costs only speed: the
+    start-up says so, and rejections and forwards are answered as before, by the handler."""
+    monkeypatch.setattr(connection_mod, "MISSING_INTERNALS", ["_waiter"])
+    with caplog.at_level(logging.WARNING, logger="clever_proxy"):
+        proxy = await start_proxy(upstream.url)
+    assert any("_waiter" in r.getMessage() and "slower" in r.getMessage() for r in caplog.records)
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+    writer.write(NO_AUTH_GET + GOOD_POST + BAD_JSON_POST)
+    statuses = [(await read_answer(reader)).split(b" ")[1] for _ in range(3)]
+    writer.close()
+    assert statuses == [b"401", b"200", b"400"]
+    assert handler_tasks.count == 3
+    assert [r.body for r in upstream.received] == [GOOD_BODY]
