@@ -3,8 +3,7 @@
 An idle connection answers a whole request the checks refuse at once, without the request task
 aiohttp starts per request; anything else goes to the handler. The two must be indistinguishable on
 the wire. Which path a request took is observed from the outside: aiohttp starts one task per
-request it hands to the handler (`RequestHandler._handle_request`), and the test counts them with a
-task factory on the running loop.
+request it hands to the handler (`RequestHandler._handle_request`), and the test counts them.
 """
 
 from __future__ import annotations
@@ -15,11 +14,11 @@ import logging
 import re
 import socket
 import struct
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
 
 from proxy import accesslog
 from proxy import connection as connection_mod
@@ -56,28 +55,27 @@ _DATE = re.compile(rb"\r\nDate: [^\r]*\r\n")
 
 
 class HandlerTasks:
-    """Counts the request tasks aiohttp starts for the proxy's connections (not the test upstream's)."""
+    """Counts the requests aiohttp hands to the handler on the proxy's connections (not the test
+    upstream's): each goes through `RequestHandler._handle_request`, run as its own task. Counted where
+    that coroutine is made, not with a task factory: on Python 3.12+ aiohttp builds the task with
+    `asyncio.Task(..., eager_start=True)` itself, which a loop's task factory never sees."""
 
     def __init__(self) -> None:
         self.count = 0
 
-    def factory(self, loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
-        # A coroutine not yet started holds its arguments: `self` is the connection.
-        if getattr(coro, "__qualname__", "") == "RequestHandler._handle_request" and isinstance(
-            coro.cr_frame.f_locals.get("self"), Connection
-        ):
-            self.count += 1
-        return asyncio.Task(coro, loop=loop, **kwargs)
-
 
 @pytest.fixture
-async def handler_tasks() -> AsyncIterator[HandlerTasks]:
-    loop = asyncio.get_running_loop()
+def handler_tasks(monkeypatch: pytest.MonkeyPatch) -> HandlerTasks:
     tasks = HandlerTasks()
-    saved = loop.get_task_factory()
-    loop.set_task_factory(tasks.factory)
-    yield tasks
-    loop.set_task_factory(saved)
+    original = RequestHandler._handle_request
+
+    def counting(self: RequestHandler, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(self, Connection):
+            tasks.count += 1
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(RequestHandler, "_handle_request", counting)
+    return tasks
 
 
 async def read_answer(reader: asyncio.StreamReader, timeout: float = 5.0) -> bytes:
