@@ -182,8 +182,18 @@ def compress(body: bytes, encoding: str) -> bytes:
 # A rendered local answer: status line ("400 Bad Request"), header lines, body (compressed if asked),
 # whether the lines carry Content-Length and Date.
 _Rendered = tuple[bytes, bytes, bytes, bool, bool]
-ANSWER_CACHE_SIZE = 4096
+ANSWER_CACHE_SIZE = 1024
+# Only short answers are kept. A message may quote what the client sent (Go's time.ParseError quotes a
+# bad date twice, each '<' escaped to six bytes in JSON), so a 128 KiB body can render a 1.4 MB answer;
+# a cache bounded only by count would let a client park gigabytes. The messages that repeat are short.
+CACHED_MESSAGE_CHARS = 1024
+CACHED_ANSWER_BYTES = 2048
 ENCODING_CACHE_SIZE = 256
+
+
+def _worth_keeping(verdict: Reject, rendered_bytes: int) -> bool:
+    # The message is part of the cache key: both it and the answer must be short.
+    return len(verdict.message) <= CACHED_MESSAGE_CHARS and rendered_bytes <= CACHED_ANSWER_BYTES
 
 
 class Responder:
@@ -254,9 +264,10 @@ class Responder:
             head_only=head_only,
             keep_alive=keep_alive,
         )
-        if len(self._whole) >= ANSWER_CACHE_SIZE:
-            self._whole.clear()
-        self._whole[key] = (date, data)
+        if _worth_keeping(verdict, len(data)):
+            if len(self._whole) >= ANSWER_CACHE_SIZE:
+                self._whole.clear()
+            self._whole[key] = (date, data)
         return data
 
     def _encoding(self, spec: ResponseSpec, accept_encoding: str | None, has_upgrade: bool) -> str | None:
@@ -279,9 +290,11 @@ class Responder:
         key = (verdict.response, verdict.message, encoding, verdict.rule)
         answer = self._answers.get(key)
         if answer is None:
-            if len(self._answers) >= ANSWER_CACHE_SIZE:
-                self._answers.clear()
-            answer = self._answers[key] = self._render(spec, verdict, encoding)
+            answer = self._render(spec, verdict, encoding)
+            if _worth_keeping(verdict, len(answer[1]) + len(answer[2])):
+                if len(self._answers) >= ANSWER_CACHE_SIZE:
+                    self._answers.clear()
+                self._answers[key] = answer
         return answer
 
     def _body(self, spec: ResponseSpec, message: str, encoding: str | None) -> bytes:

@@ -837,6 +837,9 @@ _fromisoformat = datetime.fromisoformat
 
 
 _SEEN_MAX = 1024
+# Longer values are parsed each time: a bad value's message quotes it twice, so a cache bounded only by
+# count would let a client park 1024 values of up to a body's size. Every layout's dates are far shorter.
+_SEEN_VALUE_MAX = 64
 
 
 class DateTimeParser:
@@ -880,9 +883,10 @@ class DateTimeParser:
         known = self._seen.get(raw)
         if known is None:
             known = self._parse_layouts(raw)
-            if len(self._seen) >= _SEEN_MAX:
-                self._seen.clear()
-            self._seen[raw] = known
+            if len(raw) <= _SEEN_VALUE_MAX:
+                if len(self._seen) >= _SEEN_MAX:
+                    self._seen.clear()
+                self._seen[raw] = known
         if isinstance(known, str):
             raise GoError(known)
         return known
