@@ -7,6 +7,7 @@ URL, port out of range, unreadable file) becomes a SettingsError with one line n
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 import math
 import os
 import re
@@ -308,6 +309,22 @@ def _parse_env(key: str, text: str) -> Any:
     return text
 
 
+_ANY_ADDRESS = ("", "0.0.0.0", "::")
+
+
+def _same_socket(host_a: str, port_a: int, host_b: str, port_b: int) -> bool:
+    """Could two listeners end up on one socket address? Port 0 picks a free port for each; two
+    different addresses (neither the wildcard) are distinct sockets."""
+    if port_a != port_b or port_a == 0:
+        return False
+    try:
+        if ipaddress.ip_address(host_a) != ipaddress.ip_address(host_b):
+            return host_a in _ANY_ADDRESS or host_b in _ANY_ADDRESS
+    except ValueError:  # a host name: it may resolve to the other address
+        return True
+    return True
+
+
 def env_name(key: str) -> str:
     return ENV_PREFIX + key.replace(".", "_").upper()
 
@@ -368,6 +385,11 @@ def load(
     if values["upstream.connect_timeout_seconds"] > values["upstream.total_timeout_seconds"]:
         raise SettingsError(
             "upstream.connect_timeout_seconds: must not exceed upstream.total_timeout_seconds"
+        )
+    if _same_socket(values["listen.host"], values["listen.port"], values["admin.host"], values["admin.port"]):
+        # Workers share ports with SO_REUSEPORT: the two listeners would split each other's traffic.
+        raise SettingsError(
+            f"admin.port: must differ from listen.port ({values['listen.port']}) on the same address"
         )
 
     return Settings(

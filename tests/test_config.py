@@ -144,6 +144,11 @@ def test_bad_environment_names_the_variable(environ: dict[str, str], needle: str
         ),
         (["--bogus"], {}, "unrecognized arguments: --bogus"),
         (["check-config"], {"CLEVER_PROXY_UPSTREAM_URL": "https://"}, "upstream.url"),
+        (
+            ["check-config", "--port", "8282", "--admin-port", "8282"],
+            {},
+            "admin.port: must differ from listen.port (8282) on the same address",
+        ),
     ],
 )
 def test_cli_errors_are_one_line_and_exit_2(args: list[str], env: dict[str, str], needle: str) -> None:
@@ -154,6 +159,36 @@ def test_cli_errors_are_one_line_and_exit_2(args: list[str], env: dict[str, str]
     assert lines[0].startswith("clever-proxy: error: ")
     assert needle in lines[0]
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("listen", "admin", "refused"),
+    [
+        (("127.0.0.1", 8282), ("127.0.0.1", 8282), True),
+        (("0.0.0.0", 8282), ("127.0.0.1", 8282), True),  # the wildcard holds every address
+        (("::", 8282), ("0.0.0.0", 8282), True),
+        (("localhost", 8282), ("127.0.0.1", 8282), True),  # a name may be that address
+        (("127.0.0.1", 8282), ("127.0.0.2", 8282), False),
+        (("127.0.0.1", 0), ("127.0.0.1", 0), False),  # each gets a free port of its own
+        (("127.0.0.1", 8282), ("127.0.0.1", 8283), False),
+    ],
+)
+def test_the_api_and_admin_listeners_never_share_a_socket(
+    listen: tuple[str, int], admin: tuple[str, int], refused: bool
+) -> None:
+    """With workers both listeners set SO_REUSEPORT, so one port on one address would bind twice and
+    split traffic between the API and /metrics at random: refused at load."""
+    values = {
+        "listen.host": listen[0],
+        "listen.port": listen[1],
+        "admin.host": admin[0],
+        "admin.port": admin[1],
+    }
+    if refused:
+        with pytest.raises(SettingsError, match=r"admin\.port: must differ from listen\.port"):
+            settings_mod.load(overrides=values, environ={})
+    else:
+        assert settings_mod.load(overrides=values, environ={}).admin_port == admin[1]
 
 
 def test_check_config_prints_the_effective_settings_with_sources() -> None:
