@@ -601,10 +601,14 @@ class RunningProxy:
         await self._proxy_runner.setup()
         # Workers share both ports: the kernel spreads new connections across them (SO_REUSEPORT).
         shared = self.state.worker is not None
-        self.port = await _listen(self._proxy_runner, settings.listen_host, settings.listen_port, shared)
+        self.port = await _listen(
+            self._proxy_runner, settings.listen_host, settings.listen_port, shared, "listen"
+        )
         self._admin_runner = web.AppRunner(make_admin_app(self.state), access_log=None, handle_signals=False)
         await self._admin_runner.setup()
-        self.admin_port = await _listen(self._admin_runner, settings.admin_host, settings.admin_port, shared)
+        self.admin_port = await _listen(
+            self._admin_runner, settings.admin_host, settings.admin_port, shared, "admin"
+        )
         self.state.ready = True
         self.state.metrics.ready.set(1)
 
@@ -649,10 +653,15 @@ class RunningProxy:
             cancelled.cancel()
 
 
-async def _listen(runner: web.BaseRunner, host: str, port: int, shared: bool) -> int:
-    """Open a listener; the port it got (port 0 asks for any free one)."""
+async def _listen(runner: web.BaseRunner, host: str, port: int, shared: bool, section: str) -> int:
+    """Open a listener; the port it got (port 0 asks for any free one). A failure names the settings
+    (`section` is "listen" or "admin"): both listeners fail alike."""
     site = web.TCPSite(runner, host, port, reuse_address=True, reuse_port=shared)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise OSError(exc.errno, f"{host}:{port} ({section}.host, {section}.port): {reason}") from None
     return _bound_port(site)
 
 

@@ -296,11 +296,15 @@ def test_a_port_in_use_is_one_line_and_exit_2_with_workers_too(tmpdir_env: Path)
         started = time.monotonic()
         workers = run_cli(*base, str(free_port()), "--workers", "3")
         assert time.monotonic() - started < 30
+        admin = run_cli(
+            "serve", "--upstream", "http://127.0.0.1:9", "--port", str(free_port()), "--admin-port", port
+        )
     assert alone.returncode == workers.returncode == 2
     assert workers.stderr.count("\n") == 1, workers.stderr
     assert workers.stderr.startswith("clever-proxy: error: cannot listen:")
-    assert "address already in use" in workers.stderr
+    assert f"127.0.0.1:{port} (listen.host, listen.port): Address already in use" in workers.stderr
     assert workers.stderr == alone.stderr  # the same line as without workers
+    assert admin.returncode == 2 and f"127.0.0.1:{port} (admin.host, admin.port):" in admin.stderr
     assert metric_dirs(tmpdir_env) == []
 
 
