@@ -398,7 +398,13 @@ async def _forward(
         exchange.outcome = "upstream_error"
         exchange.error_kind = failure.kind
         exchange.status = failure.status
-        log.warning("upstream %s failure for %s %s", failure.kind, parsed.method, _route_of(parsed))
+        log.warning(
+            "upstream %s failure for %s %s (%s)",
+            failure.kind,
+            parsed.method,
+            _route_of(parsed),
+            failure.cause or "no detail",
+        )
         return state.responder.proxy_error(failure.status, failure.kind, UPSTREAM_MESSAGES[failure.kind])
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 import ssl
 import time
@@ -49,24 +50,44 @@ _JOIN_BELOW = 64 * 1024
 
 
 class UpstreamFailure(Exception):
-    """The upstream could not be reached or did not answer in time; kind is connect/timeout/protocol."""
+    """The upstream could not be reached or did not answer in time; kind is connect/timeout/protocol,
+    cause a short reason for the operator's log ("Connection refused", "TLS certificate: ...")."""
 
-    def __init__(self, kind: str, status: int) -> None:
+    def __init__(self, kind: str, status: int, cause: str = "") -> None:
         super().__init__(kind)
         self.kind = kind
         self.status = status
+        self.cause = cause
 
 
-def connect_failure() -> UpstreamFailure:
-    return UpstreamFailure("connect", 502)
+def connect_failure(cause: str = "") -> UpstreamFailure:
+    return UpstreamFailure("connect", 502, cause)
 
 
-def timeout_failure() -> UpstreamFailure:
-    return UpstreamFailure("timeout", 504)
+def timeout_failure(cause: str = "") -> UpstreamFailure:
+    return UpstreamFailure("timeout", 504, cause)
 
 
-def protocol_failure() -> UpstreamFailure:
-    return UpstreamFailure("protocol", 502)
+def protocol_failure(cause: str = "") -> UpstreamFailure:
+    return UpstreamFailure("protocol", 502, cause)
+
+
+def cause_of(exc: BaseException) -> str:
+    """Why a connection failed, in words that hold nothing of a request: the system's reason for an
+    errno, the TLS verdict, or the exception's type. ("Multiple exceptions" of connection racing give
+    the first reason.)"""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS certificate: {exc.verify_message}"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS: {exc.reason or type(exc).__name__}"
+    if isinstance(exc, socket.gaierror):
+        return f"name resolution: {exc.strerror}"
+    if isinstance(exc, OSError) and exc.errno:
+        return os.strerror(exc.errno)
+    inner = getattr(exc, "exceptions", None) or (exc.__cause__,)  # aiohappyeyeballs' combined error
+    if isinstance(inner[0], OSError) and inner[0] is not exc:
+        return cause_of(inner[0])
+    return type(exc).__name__
 
 
 class _Connection:
@@ -183,7 +204,7 @@ class Pool:
         loop = asyncio.get_running_loop()
         while True:
             if self.closed:
-                raise connect_failure()
+                raise connect_failure("the upstream pool is closed")
             if not fresh:
                 now = loop.time()
                 while self._idle:
@@ -207,7 +228,7 @@ class Pool:
                 if waiter.done() and not waiter.cancelled():
                     self._wake()  # woken, but leaving (deadline, cancel): the next waiter gets the turn
                 if isinstance(exc, TimeoutError):
-                    raise timeout_failure() from None
+                    raise timeout_failure("no free pooled connection in time") from None
                 raise
             finally:
                 with contextlib.suppress(ValueError):
@@ -228,16 +249,16 @@ class Pool:
                     server_hostname=self.host if self._ssl is not None else None,
                 )
         except TimeoutError:
-            raise timeout_failure() from None
-        except (OSError, ssl.SSLError):
-            raise connect_failure() from None
+            raise timeout_failure("no connection within the connect timeout") from None
+        except (OSError, ssl.SSLError) as exc:
+            raise connect_failure(cause_of(exc)) from None
         finally:
             self._opening -= 1
             self._wake()
         connection = _Connection(protocol)
         if self.closed:
             connection.close()
-            raise connect_failure()
+            raise connect_failure("the upstream pool is closed")
         self._lent.add(connection)
         return connection
 
@@ -334,7 +355,7 @@ class Pool:
                 return await self._exchange_on(connection, head, body, upload, chunked, head_only, deadline)
             except _Stale:
                 if fresh or not may_resend:
-                    raise protocol_failure() from None
+                    raise protocol_failure("the connection closed before any answer") from None
             # The reused connection closed before any answer: the request is sent again, once, on a new one.
             fresh = True
 
@@ -354,7 +375,7 @@ class Pool:
             self.discard(connection)
             if connection.reused:
                 raise _Stale
-            raise protocol_failure()
+            raise protocol_failure("the connection closed before the request was sent")
         loop = protocol._loop
         connection.deadline_handle = loop.call_at(deadline, connection.time_out)
         protocol.set_response_params(read_until_eof=True, auto_decompress=False, skip_payload=head_only)
@@ -377,12 +398,12 @@ class Pool:
             if upload_error is not None:
                 raise upload_error from None
             if isinstance(exc, TimeoutError):
-                raise timeout_failure() from None
+                raise timeout_failure("no answer within the total timeout") from None
             stale = isinstance(exc, ServerDisconnectedError | ClientOSError) and connection.reused
             if stale and upload is None:
                 raise _Stale from None
             if isinstance(exc, OSError | ClientError | HttpProcessingError):
-                raise protocol_failure() from None
+                raise protocol_failure(type(exc).__name__) from None
             raise
         connection.content = content
         if connection.upload is not None and connection.upload.done():

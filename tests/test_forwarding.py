@@ -210,7 +210,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def test_unreachable_upstream_is_a_marked_502(start_proxy: ProxyFactory) -> None:
+def _upstream_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.getMessage().startswith("upstream ")]
+
+
+async def test_unreachable_upstream_is_a_marked_502(
+    start_proxy: ProxyFactory, caplog: pytest.LogCaptureFixture
+) -> None:
     proxy = await start_proxy(f"http://127.0.0.1:{_free_port()}")
     async with aiohttp.ClientSession() as client:
         async with client.get(f"http://127.0.0.1:{proxy.port}/v3.0/me") as resp:
@@ -222,10 +228,14 @@ async def test_unreachable_upstream_is_a_marked_502(start_proxy: ProxyFactory) -
         "clever_proxy_upstream_errors_total", {"kind": "connect"}
     )
     assert errors == 1
+    # The operator's log says why, in the system's words.
+    assert _upstream_warnings(caplog) == [
+        "upstream connect failure for GET (not a contract route) (Connection refused)"
+    ]
 
 
 async def test_slow_upstream_is_a_marked_504_and_the_write_is_sent_once(
-    upstream: Upstream, start_proxy: ProxyFactory
+    upstream: Upstream, start_proxy: ProxyFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     async def slow(request: web.BaseRequest, body: bytes) -> web.Response:
         await asyncio.sleep(2)
@@ -248,6 +258,10 @@ async def test_slow_upstream_is_a_marked_504_and_the_write_is_sent_once(
         assert "could not reach Clever" in (await resp.json())["message"]
     await asyncio.sleep(0.2)
     assert [r.method for r in upstream.received] == ["PATCH"]
+    assert _upstream_warnings(caplog) == [
+        "upstream timeout failure for PATCH /v3.1/sections/{section_id}/assignments/{assignment_id}"
+        "/submissions/{user_id} (no answer within the total timeout)"
+    ]
 
 
 async def test_body_over_the_limit_is_a_413_and_never_forwarded(
@@ -437,7 +451,10 @@ def _self_signed(where: Path) -> tuple[Path, Path]:
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
 async def test_an_https_upstream_is_verified_and_used(
-    tmp_path: Path, start_proxy: ProxyFactory, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    start_proxy: ProxyFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Clever is reached over TLS: the certificate is verified against the trusted roots (here, the
     test's own, through SSL_CERT_FILE, which OpenSSL's default paths honour) and the host name."""
@@ -469,6 +486,9 @@ async def test_an_https_upstream_is_verified_and_used(
     finally:
         await runner.cleanup()
     assert seen == [f"localhost:{port}"]
+    (warning,) = _upstream_warnings(caplog)
+    assert warning.startswith("upstream connect failure for GET (not a contract route) (TLS certificate: ")
+    assert "self-signed certificate" in warning
 
 
 async def test_an_empty_query_keeps_its_question_mark(upstream: Upstream, start_proxy: ProxyFactory) -> None:
