@@ -29,6 +29,11 @@ def loop_factory(choice: str) -> Callable[[], asyncio.AbstractEventLoop]:
     return uvloop.new_event_loop
 
 
+def chosen(choice: str) -> str:
+    """ "uvloop" or "asyncio": the package whose loop `loop_factory(choice)` makes."""
+    return loop_factory(choice).__module__.partition(".")[0]
+
+
 def name_of(loop: asyncio.AbstractEventLoop) -> str:
     """ "uvloop" or "asyncio": the package that made the loop."""
     return type(loop).__module__.partition(".")[0]

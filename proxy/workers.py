@@ -175,12 +175,14 @@ class _Supervisor:
         self.running.set()
         s = self.settings
         log.info(
-            "clever-proxy listening on http://%s:%d (admin http://%s:%d), upstream %s, %d workers (pids %s)",
+            "clever-proxy listening on http://%s:%d (admin http://%s:%d), upstream %s, event loop %s, "
+            "%d workers (pids %s)",
             s.listen_host,
             port,
             s.admin_host,
             admin_port,
             s.upstream_url,
+            eventloop.chosen(s.event_loop),  # the workers' (the supervisor runs on asyncio's)
             len(self.workers),
             ", ".join(str(w.pid) for w in self.workers),
         )

@@ -21,6 +21,7 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from proxy import eventloop
 from proxy import settings as settings_mod
 from tests.conftest import Upstream, wait_until
 from tests.reliability.harness import ProxyProcess
@@ -179,6 +180,7 @@ async def test_workers_share_the_port_and_metrics_add_up(
     assert metric_dirs(tmpdir_env) == []
     output = bytes(proxy.stderr).decode()
     assert output.count("listening on") == 1  # the supervisor's line, not one per worker
+    assert f"event loop {eventloop.chosen('auto')}, 2 workers" in output  # the loop the workers run
     assert output.count("draining") == 2 and "Traceback" not in output
 
 
