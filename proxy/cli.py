@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -187,8 +188,10 @@ def _sandbox(args: argparse.Namespace) -> int:
         runner = await run_sandbox(contract, args.host, args.port, tokens)
         shown = DEFAULT_TOKEN if not args.token else f"{len(tokens)} configured"
         print(f"Clever sandbox on http://{args.host}:{args.port}/v3.1 (bearer token: {shown})", flush=True)
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)  # a clean exit 0
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
             await runner.cleanup()
 

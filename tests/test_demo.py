@@ -97,3 +97,4 @@ async def test_sandbox_command_serves_on_the_given_port(unused_tcp_port: int) ->
                 assert resp.status == 400
                 assert "mongo-id" in (await resp.json(content_type=None))["message"]
         proc.terminate()
+        assert proc.wait(10) == 0  # SIGTERM (a service manager's stop) is a clean exit

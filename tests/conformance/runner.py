@@ -492,6 +492,7 @@ async def local_proxy(upstream_url: str, **overrides: object) -> AsyncIterator[s
     """A proxy in this process in front of `upstream_url` (the same construction as the test fixture)."""
     from prometheus_client import CollectorRegistry
 
+    from proxy import accesslog
     from proxy import contract as contract_mod
     from proxy import settings as settings_mod
     from proxy.server import RunningProxy, build
@@ -499,11 +500,14 @@ async def local_proxy(upstream_url: str, **overrides: object) -> AsyncIterator[s
     values = {"listen.port": 0, "admin.port": 0, "upstream.url": upstream_url, **overrides}
     settings = settings_mod.load(config=None, overrides=values, environ={})
     running = RunningProxy(build(settings, contract_mod.load(), CollectorRegistry()))
+    logging_was = accesslog.access.enabled
+    accesslog.access.enabled = settings.access_log  # the command applies this setting at start-up
     await running.start()
     try:
         yield f"http://127.0.0.1:{running.port}"
     finally:
         await running.stop()
+        accesslog.access.enabled = logging_was
 
 
 def proxy_overrides(skew_seconds: float) -> dict[str, object]:
