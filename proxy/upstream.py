@@ -72,22 +72,20 @@ def protocol_failure(cause: str = "") -> UpstreamFailure:
     return UpstreamFailure("protocol", 502, cause)
 
 
-def cause_of(exc: BaseException) -> str:
-    """Why a connection failed, in words that hold nothing of a request: the system's reason for an
-    errno, the TLS verdict, or the exception's type. ("Multiple exceptions" of connection racing give
-    the first reason.)"""
+def cause_of(exc: OSError) -> str:
+    """Why a connection failed, for the operator's log: the TLS verdict, a name-resolution error, or
+    the system's reason for an errno. A connection error holds nothing of a request, only the
+    upstream's addresses (connection racing over several addresses that failed differently gives
+    "Multiple exceptions: ..." with each)."""
     if isinstance(exc, ssl.SSLCertVerificationError):
         return f"TLS certificate: {exc.verify_message}"
     if isinstance(exc, ssl.SSLError):
         return f"TLS: {exc.reason or type(exc).__name__}"
     if isinstance(exc, socket.gaierror):
         return f"name resolution: {exc.strerror}"
-    if isinstance(exc, OSError) and exc.errno:
+    if exc.errno:
         return os.strerror(exc.errno)
-    inner = getattr(exc, "exceptions", None) or (exc.__cause__,)  # aiohappyeyeballs' combined error
-    if isinstance(inner[0], OSError) and inner[0] is not exc:
-        return cause_of(inner[0])
-    return type(exc).__name__
+    return str(exc)[:300] or type(exc).__name__
 
 
 class _Connection:
