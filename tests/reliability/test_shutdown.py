@@ -15,6 +15,7 @@ import time
 
 import aiohttp
 
+from tests.conftest import wait_until
 from tests.reliability.conftest import SecretsWatch
 from tests.reliability.harness import (
     AUTH,
@@ -166,8 +167,7 @@ async def test_a_second_sigterm_cancels_the_drain_promptly(
                 asyncio.create_task(_status(client, f"http://127.0.0.1:{proxy.port}/v3.0/stuck"))
                 for _ in range(20)
             ]
-            while len(fault_upstream.requests) < 20:
-                await asyncio.sleep(0.02)
+            await wait_until(lambda: len(fault_upstream.requests) >= 20, timeout=15)
             proxy.signal(signal.SIGTERM)
             await asyncio.sleep(0.3)
             signalled = time.monotonic()
@@ -195,8 +195,7 @@ async def test_the_end_of_the_grace_period_cancels_what_is_left(
                 asyncio.create_task(_status(client, f"http://127.0.0.1:{proxy.port}/v3.0/stuck"))
                 for _ in range(10)
             ]
-            while len(fault_upstream.requests) < 10:
-                await asyncio.sleep(0.02)
+            await wait_until(lambda: len(fault_upstream.requests) >= 10, timeout=15)
             signalled = time.monotonic()
             proxy.signal(signal.SIGTERM)
             code = await proxy.wait(10)
