@@ -318,11 +318,10 @@ def _same_socket(host_a: str, port_a: int, host_b: str, port_b: int) -> bool:
     if port_a != port_b or port_a == 0:
         return False
     try:
-        if ipaddress.ip_address(host_a) != ipaddress.ip_address(host_b):
-            return host_a in _ANY_ADDRESS or host_b in _ANY_ADDRESS
+        a, b = ipaddress.ip_address(host_a), ipaddress.ip_address(host_b)
     except ValueError:  # a host name: it may resolve to the other address
         return True
-    return True
+    return a == b or host_a in _ANY_ADDRESS or host_b in _ANY_ADDRESS
 
 
 def env_name(key: str) -> str:
