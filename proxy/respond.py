@@ -46,7 +46,27 @@ class ExactResponse(_AsDeclared, web.Response):
 
 
 class ExactStreamResponse(_AsDeclared, web.StreamResponse):
-    """A streamed response with exactly the headers given (plus framing and Date)."""
+    """A streamed response with exactly the headers given (plus framing and Date).
+
+    Its head goes out as the bytes the upstream sent: aiohttp's parser decodes bytes that are not
+    UTF-8 (obs-text, legal in a reason phrase and a field value) to surrogate escapes, which aiohttp's
+    own serialiser drops. Nothing here can carry CR or LF: the upstream's parser refuses them, and
+    the proxy's own framing lines are ASCII."""
+
+    async def _write_headers(self) -> None:
+        request = self._req
+        writer = self._payload_writer
+        assert request is not None and writer is not None
+        major, minor = request.version
+        head = [b"HTTP/%d.%d %d %s\r\n" % (major, minor, self._status, _raw(self._reason))]
+        for name, value in self._headers.items():
+            head.append(b"%s: %s\r\n" % (_raw(name), _raw(value)))
+        head.append(b"\r\n")
+        # What StreamWriter.write_headers stores; the first body write (or the end) sends it.
+        writer._headers_buf = b"".join(head)  # type: ignore[attr-defined]
+        writer._headers_written = False  # type: ignore[attr-defined]
+        if self._send_headers_immediately:
+            writer.send_headers()  # type: ignore[attr-defined]
 
 
 # Statuses whose answers carry no body (RFC 9110 §15.3.5, §15.4.5, 1xx): left to aiohttp's framing.

@@ -538,3 +538,46 @@ async def test_expect_100_continue_gets_the_final_answer_when_no_body_is_needed(
     writer.close()
     assert head.startswith(b"HTTP/1.1 401 ")  # the final answer first, no 100 before it
     assert upstream.received == []
+
+
+@pytest.mark.parametrize("framing", ["whole", "chunked", "head"])
+async def test_header_bytes_that_are_not_utf8_pass_through_unchanged(
+    start_proxy: ProxyFactory, framing: str
+) -> None:
+    """obs-text (bytes 0x80-0xFF) is legal in a field value and a reason phrase: whether the answer
+    arrives whole, is streamed in chunks, or is the head of a HEAD, the client gets the bytes the
+    upstream sent."""
+    odd_lines = b"X-Latin1: caf\xe9\r\nX-Mixed: \xff\xfe \xc3\xa9 ok\r\n"
+    body = b"chunk one, chunk two"
+    if framing == "chunked":
+        framed = b"Transfer-Encoding: chunked\r\n\r\n" + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    else:
+        framed = b"Content-Length: %d\r\n\r\n" % len(body) + (b"" if framing == "head" else body)
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 \xe7a va\r\n" + odd_lines + framed)
+            await writer.drain()
+            await reader.read()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    method = b"HEAD" if framing == "head" else b"GET"
+    try:
+        proxy = await start_proxy(f"http://127.0.0.1:{port}")
+        reply = await raw_exchange(
+            proxy.port, method + b" /v3.0/me HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+    finally:
+        server.close()
+    head, _, rest = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 \xe7a va\r\n")
+    assert odd_lines in head + b"\r\n"
+    if framing == "chunked":
+        assert rest == b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    elif framing == "whole":
+        assert rest == body
+    else:
+        assert rest == b""
