@@ -63,7 +63,10 @@ def _bearer(headers: Mapping[str, str]) -> bool:
 
 def split_target(raw: str) -> tuple[str, str, str]:
     """Origin-form path, query, and the two together as sent; absolute-form keeps only its path and
-    query."""
+    query. The asterisk-form ("OPTIONS *": the server itself, not a resource) is forwarded as sent and
+    checked as "/", which no route matches."""
+    if raw == "*":
+        return "/", "", raw
     if not raw.startswith("/"):
         scheme_end = raw.find("://")
         if scheme_end != -1:
@@ -75,7 +78,7 @@ def split_target(raw: str) -> tuple[str, str, str]:
             tail = rest[end:]
             raw = tail if tail.startswith("/") else "/" + tail
         else:
-            raw = "/" + raw if raw != "*" else "/"
+            raw = "/" + raw
     # A raw "#" stays: Go keeps it in the path or query it appears in (it is not a fragment here).
     path, _, query = raw.partition("?")
     return path, query, raw

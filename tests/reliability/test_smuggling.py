@@ -196,7 +196,7 @@ async def test_targets_and_host_headers_never_reach_anything_but_the_upstream(
             f"/\\{there}/steal": f"/\\{there}/steal",
             f"/@{there}/steal": f"/@{there}/steal",
             f"/%2F%2F{there}/steal": f"/%2F%2F{there}/steal",
-            "*": "/",
+            "*": "*",  # the asterisk-form, as sent: it names the server, not a path
         }
         for target, expected in forwarded_targets.items():
             before = len(fault_upstream.handled())
