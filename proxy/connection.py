@@ -21,6 +21,7 @@ every request, through the handler alone, with a warning at start-up.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -188,6 +189,30 @@ class Server(web.Server):
                 aiohttp_version,
                 ", ".join(MISSING_INTERNALS),
             )
+
+        # Every client connection until its socket is closed: at shutdown, aiohttp forgets a connection
+        # as soon as it asked to close it, while answers may still wait in its buffer for a slow reader.
+        self._open: dict[RequestHandler, asyncio.Transport] = {}
+
+    def connection_made(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
+        super().connection_made(handler, transport)
+        self._open[handler] = transport
+
+    def connection_lost(self, handler: RequestHandler, exc: BaseException | None = None) -> None:
+        super().connection_lost(handler, exc)
+        self._open.pop(handler, None)
+
+    async def written_out(self, deadline: float, cancel: asyncio.Event | None = None) -> int:
+        """Wait until every client connection is closed, its buffered answers written out, at most until
+        `deadline` (loop time) or until `cancel` is set; then cut the rest. Returns how many were cut."""
+        loop = asyncio.get_running_loop()
+        while self._open and loop.time() < deadline and not (cancel is not None and cancel.is_set()):
+            await asyncio.sleep(0.05)
+        left = list(self._open.values())
+        self._open.clear()
+        for transport in left:
+            transport.abort()
+        return len(left)
 
     def __call__(self) -> RequestHandler:
         connection = Connection(self, loop=self._loop, **self._kwargs)

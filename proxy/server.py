@@ -631,14 +631,21 @@ class RunningProxy:
             if runner.server is not None:
                 runner.server.pre_shutdown()  # idle keep-alive connections close, busy ones after answering
             loop = asyncio.get_running_loop()
-            await self._wait_for_handlers(loop.time() + state.settings.shutdown_grace_seconds, cancel)
+            deadline = loop.time() + state.settings.shutdown_grace_seconds
+            await self._wait_for_handlers(deadline, cancel)
             left = set(state.handlers)
             if left:
                 log.warning("cancelling %d request(s) still in flight", len(left))
                 for task in left:
                     task.cancel()
                 await asyncio.wait(left, timeout=CLOSE_SECONDS)
+            server = runner.server
             await runner.cleanup()
+            # Answers already given may still be on their way to clients that read slowly.
+            if isinstance(server, Server):
+                cut = await server.written_out(deadline, cancel)
+                if cut:
+                    log.warning("cut %d client connection(s) whose answers were not yet read", cut)
         await state.forwarder.close()
         if self._admin_runner is not None:
             await self._admin_runner.cleanup()

@@ -247,3 +247,73 @@ async def test_an_upstream_down_at_start_does_not_keep_the_proxy_from_starting(
             server.close()
         await upstream.close()
     _clean_exit(proxy, code, secrets_watch)
+
+
+BIG_PATH = "/v3.0/big"
+BIG_BODY = bytes(range(256)) * (48 * 1024)  # 12 MiB, more than the kernel's socket buffers hold
+
+
+async def _big(conn: Conn, req: SeenRequest) -> bool:
+    await conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(BIG_BODY) + BIG_BODY)
+    return True
+
+
+async def _ask_for_big(fault_upstream: FaultUpstream, port: int) -> socket.socket:
+    """A client that asks for the big answer and has read none of it once the upstream has sent it."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    sock.setblocking(False)
+    loop = asyncio.get_running_loop()
+    await loop.sock_connect(sock, ("127.0.0.1", port))
+    await loop.sock_sendall(sock, f"GET {BIG_PATH} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+    await wait_until(lambda: fault_upstream.handled(BIG_PATH), timeout=15)
+    await asyncio.sleep(0.5)
+    return sock
+
+
+async def test_sigterm_delivers_answers_a_slow_reader_has_not_read_yet(
+    fault_upstream: FaultUpstream, secrets_watch: SecretsWatch
+) -> None:
+    """An answer already handled but still buffered for a client that reads slowly reaches it whole:
+    the proxy exits only once it is written out (within the grace period)."""
+    fault_upstream.behaviours[BIG_PATH] = _big  # type: ignore[assignment]
+    proxy = await ProxyProcess.start(fault_upstream.url, server_shutdown_grace_seconds="20")
+    try:
+        sock = await _ask_for_big(fault_upstream, proxy.port)
+        proxy.signal(signal.SIGTERM)
+        loop = asyncio.get_running_loop()
+        received = bytearray()
+        while True:  # about 2 s for the whole answer, long after the handler finished
+            chunk = await asyncio.wait_for(loop.sock_recv(sock, 65536), 15)
+            if not chunk:
+                break
+            received += chunk
+            await asyncio.sleep(0.005)
+        sock.close()
+        code = await proxy.wait(15)
+    finally:
+        await proxy.kill()
+    _clean_exit(proxy, code, secrets_watch)
+    head, _, got = bytes(received).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert len(got) == len(BIG_BODY) and got == BIG_BODY
+    assert "cut" not in proxy.output()
+
+
+async def test_a_client_that_never_reads_is_cut_at_the_end_of_the_grace_period(
+    fault_upstream: FaultUpstream, secrets_watch: SecretsWatch
+) -> None:
+    fault_upstream.behaviours[BIG_PATH] = _big  # type: ignore[assignment]
+    proxy = await ProxyProcess.start(fault_upstream.url, server_shutdown_grace_seconds="2")
+    try:
+        sock = await _ask_for_big(fault_upstream, proxy.port)
+        signalled = time.monotonic()
+        proxy.signal(signal.SIGTERM)
+        code = await proxy.wait(15)
+        elapsed = time.monotonic() - signalled
+        sock.close()
+    finally:
+        await proxy.kill()
+    _clean_exit(proxy, code, secrets_watch)
+    assert 1.5 < elapsed < 6, elapsed
+    assert "cut 1 client connection(s) whose answers were not yet read" in proxy.output()
