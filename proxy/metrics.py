@@ -32,6 +32,9 @@ METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE", "HEAD", "OPTIONS")
 OUTCOMES = ("forwarded", "rejected", "upstream_error", "proxy_error")
 STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
 UPSTREAM_ERROR_KINDS = ("connect", "timeout", "protocol", "client_gone")
+# Where a forward is decided outside the contract's stages: a failure of the pipeline itself, an HTTP
+# version Clever answers on its own, a Connection header naming another field.
+FORWARD_PRE_STAGES = ("pipeline", "http_version", "connection")
 FORWARD_REASONS = ("passed", "not_a_route", "uncertain", "rule_off", "shadow", "too_large", "check_error")
 SHADOW_RESULTS = ("agree", "disagree")
 DONE_CACHE_SIZE = 4096
@@ -168,7 +171,7 @@ class Metrics:
         self._requests: dict[tuple[str, ...], MetricWrapperBase] = {}
         self._duration: dict[tuple[str, ...], MetricWrapperBase] = {}
         self._rejections = _bind(self.rejections, RULE_NAMES)
-        self._forwards = _bind(self.forwards, FORWARD_REASONS, ("", *STAGE_NAMES, "pipeline", "http_version"))
+        self._forwards = _bind(self.forwards, FORWARD_REASONS, ("", *STAGE_NAMES, *FORWARD_PRE_STAGES))
         self._upstream_duration = _bind(self.upstream_duration, (*routes, OTHER))
         self._upstream_errors = _bind(self.upstream_errors, UPSTREAM_ERROR_KINDS)
         self._check_errors = _bind(self.check_errors, (*STAGE_NAMES, "pipeline"))

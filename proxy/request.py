@@ -37,6 +37,9 @@ class ParsedRequest:
     body: bytes | None  # the whole body, read only for operations that validate it
 
     target: str = ""  # origin-form path and query as sent ("?" kept even with an empty query)
+    # Connection names an end-to-end field (`Connection: Authorization`): an intermediary in front of
+    # Clever may drop that field or not, so what Clever sees is unknown.
+    connection_names_fields: bool = False
 
 
 # RFC 3986 path characters: unreserved, sub-delims, ":", "@", "/" and %-escapes. A gateway in front of
@@ -53,6 +56,18 @@ def is_plain_path(raw_path: str, path: bytes) -> bool:
 
 
 _BEARER = re.compile(r"Bearer [\x21-\x7e]+")
+# Connection tokens that name no end-to-end field (TE and Trailer are dropped on every hop anyway).
+_PLAIN_CONNECTION = frozenset(("close", "keep-alive", "upgrade", "te", "trailer"))
+
+
+def _names_fields(headers: Mapping[str, str]) -> bool:
+    getall = getattr(headers, "getall", None)
+    values = getall("Connection", []) if getall is not None else [headers.get("Connection", "")]
+    return any(
+        token and token not in _PLAIN_CONNECTION
+        for value in values
+        for token in (t.strip().lower() for t in value.split(","))
+    )
 
 
 def _bearer(headers: Mapping[str, str]) -> bool:
@@ -122,6 +137,7 @@ def inspect(
         has_body,
         None,  # body
         origin_target,  # target
+        "Connection" in headers and _names_fields(headers),  # connection_names_fields
     )
 
 

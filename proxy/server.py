@@ -425,6 +425,7 @@ def _unforwardable_framing(headers: CIMultiDictProxy[str], version: tuple[int, i
 # the request line, which Go's server refuses with a 505: those are Clever's to answer.
 KNOWN_VERSIONS = frozenset(((1, 0), (1, 1)))
 OTHER_VERSION = Forward("uncertain", "http_version")
+NAMED_FIELDS = Forward("uncertain", "connection")
 
 
 def _judge(pipeline: Pipeline, parsed: ParsedRequest, version: tuple[int, int]) -> Verdict:
@@ -432,6 +433,8 @@ def _judge(pipeline: Pipeline, parsed: ParsedRequest, version: tuple[int, int]) 
     outside any stage), the request is forwarded the same way rather than answered with a 500."""
     if version not in KNOWN_VERSIONS:
         return OTHER_VERSION
+    if parsed.connection_names_fields and parsed.route is not None:
+        return NAMED_FIELDS
     try:
         return pipeline.run(parsed, datetime.now(UTC))
     except Exception as exc:

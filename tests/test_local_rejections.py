@@ -6,6 +6,7 @@ derives from Go's libraries; the Go reference checks the same rows independently
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import zlib
 from datetime import UTC, datetime, timedelta
@@ -293,3 +294,38 @@ async def test_a_rule_switched_off_forwards_what_it_would_reject(
         "clever_proxy_forwards_total", {"reason": "rule_off", "stage": "json"}
     )
     assert forwards == 1
+
+
+@pytest.mark.parametrize(
+    ("connection", "local"),
+    [
+        ("keep-alive", True),
+        ("close", True),
+        ("Keep-Alive, TE", True),
+        ("Authorization", False),
+        ("close, accept-encoding", False),
+        ("X-Whatever", False),
+    ],
+)
+async def test_a_connection_header_naming_other_fields_is_forwarded(
+    upstream: Upstream, start_proxy: ProxyFactory, connection: str, local: bool
+) -> None:
+    """Fields named in Connection are hop-by-hop: an intermediary in front of Clever removes them (as
+    the proxy does when it forwards), or may not. Whether Clever sees the token or the Accept-Encoding
+    the checks read is then unknown, so the request is Clever's to answer."""
+    proxy = await start_proxy(upstream.url)
+    request = (
+        f"POST {CREATE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer district-token\r\n"
+        f"Accept-Encoding: gzip\r\nConnection: {connection}\r\nContent-Length: 0\r\n\r\n"
+    ).encode()
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+    writer.write(request)
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    writer.close()
+    assert (b"X-Clever-Proxy: local; rule=body_required" in head) is local, head
+    assert len(upstream.received) == (0 if local else 1)
+    if not local:
+        forwards = proxy.state.metrics.registry.get_sample_value(
+            "clever_proxy_forwards_total", {"reason": "uncertain", "stage": "connection"}
+        )
+        assert forwards == 1
