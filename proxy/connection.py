@@ -78,6 +78,8 @@ class Connection(RequestHandler):
 
     responder_of: Callable[[], Responder]
     answer_now: AnswerNow | None = None
+    # Counts and logs a request refused before any handler saw it (its status), as the handler would.
+    on_refused: Callable[[int], None] | None = None
     # What `answer_now` learned of the request it declined (the next one the handler gets).
     judged: Any = None
 
@@ -160,8 +162,10 @@ class Connection(RequestHandler):
         message: str | None = None,
     ) -> web.StreamResponse:
         super().handle_error(request, status, exc, None)  # logs; raises if a response already began
-        if status < 500:
+        if status < 500:  # a request aiohttp could not parse (a handler that fails is a 500 or 504)
             kind, text = "bad_request", "clever-proxy could not parse the request (malformed HTTP)"
+            if self.on_refused is not None:
+                self.on_refused(status)
         else:
             kind, text = "internal", "clever-proxy failed to handle the request"
         response = self.responder_of().proxy_error(status, kind, text)
@@ -177,11 +181,13 @@ class Server(web.Server):
         handler: Any,
         responder_of: Callable[[], Responder],
         answer_now: AnswerNow | None = None,
+        on_refused: Callable[[int], None] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(handler, **kwargs)
         self._responder_of = responder_of
         self._answer_now = answer_now
+        self._on_refused = on_refused
         if MISSING_INTERNALS:
             log.warning(
                 "aiohttp %s lacks what clever-proxy's quick local answers use (%s): every request goes "
@@ -218,4 +224,5 @@ class Server(web.Server):
         connection = Connection(self, loop=self._loop, **self._kwargs)
         connection.responder_of = self._responder_of
         connection.answer_now = self._answer_now
+        connection.on_refused = self._on_refused
         return connection

@@ -15,6 +15,7 @@ import os
 import signal
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -34,7 +35,7 @@ from proxy import settings as settings_mod
 from proxy.connection import AnswerNow, Connection, Server
 from proxy.contract import Contract
 from proxy.forward import ClientFailure, Exchange, Forwarder, UpstreamFailure, expects_continue, invite_body
-from proxy.metrics import Metrics
+from proxy.metrics import OTHER, Metrics
 from proxy.pipeline import Pipeline, Policy
 from proxy.request import ParsedRequest, inspect, wants_body, with_body
 from proxy.respond import Responder
@@ -354,6 +355,17 @@ def make_answer_now(state: ProxyState) -> AnswerNow:
     return answer_now
 
 
+def make_on_refused(state: ProxyState) -> Callable[[int], None]:
+    """A request aiohttp could not parse is answered by the connection (`Connection.handle_error`),
+    never by the handler: it is counted and logged here, with its method and route unknown."""
+
+    def refused(status: int) -> None:
+        state.metrics.request_done(OTHER, OTHER, "proxy_error", status, 0.0)
+        accesslog.access.record(state.next_request_id(), OTHER, OTHER, status, "proxy_error", "", 0.0, 0.0)
+
+    return refused
+
+
 def _unread_body(payload: StreamReader) -> bytes:
     """A complete body, left in its stream: should the handler take the request after all, it reads
     the same bytes again."""
@@ -596,6 +608,7 @@ class RunningProxy:
             make_handler(state),
             lambda: state.responder,  # the current one: a reload replaces it
             make_answer_now(state),
+            make_on_refused(state),
             access_log=None,
             auto_decompress=False,
             logger=_http_log,

@@ -192,3 +192,32 @@ def test_sigterm_drains_and_exits_zero() -> None:
         rest = proc.stderr.read() if proc.stderr else ""
         assert "draining" in rest and "stopped" in rest
         assert "Traceback" not in rest
+
+
+async def test_malformed_requests_are_counted_and_logged(
+    upstream: Upstream, start_proxy: ProxyFactory, access_lines: list[str]
+) -> None:
+    """A request aiohttp cannot parse never reaches a handler; the proxy's 400 for it still shows in
+    the request metrics and the access log (method and route unknown), without the request's bytes."""
+    proxy = await start_proxy(upstream.url)
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+    writer.write(f"GET {ONE} HTTP/1.1\r\nHost: x\r\nAuthorization: {TOKEN}\r\nno colon here\r\n\r\n".encode())
+    reply = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    assert reply.startswith(b"HTTP/1.0 400 ")
+    accesslog.access.flush()
+    assert len(access_lines) == 1
+    record = json.loads(access_lines[0])
+    assert (record["method"], record["route"], record["status"], record["outcome"]) == (
+        "other",
+        "other",
+        400,
+        "proxy_error",
+    )
+    assert TOKEN.rsplit(maxsplit=1)[-1] not in access_lines[0]
+    count = proxy.state.metrics.registry.get_sample_value(
+        "clever_proxy_requests_total",
+        {"route": "other", "method": "other", "outcome": "proxy_error", "status_class": "4xx"},
+    )
+    assert count == 1
+    assert not upstream.received
