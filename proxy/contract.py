@@ -9,6 +9,7 @@ refused with one line naming where it is.
 from __future__ import annotations
 
 import re
+import string
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -170,6 +171,46 @@ def default_contract_path() -> Path:
     return default_config_dir() / "contract.toml"
 
 
+# Every message template, with the placeholders its check fills in (str.format syntax: "{name}"; "{{"
+# and "}}" for a literal brace). Templates without placeholders are used as they read once formatted.
+MESSAGE_FIELDS: dict[str, frozenset[str]] = {
+    "body_required": frozenset(),
+    "composite": frozenset(),
+    "enumFail": frozenset(("name", "in", "values")),
+    "typeFailWithData": frozenset(("name", "in", "type", "value")),
+    "maxIncFail": frozenset(("name", "in", "max")),
+    "minIncFail": frozenset(("name", "in", "min")),
+    "missing_required": frozenset(("fields",)),
+    "missing_required_separator": frozenset(),
+    "due_date_past": frozenset(),
+    "invalid_id": frozenset(),
+}
+
+
+def _template(key: str, text: str) -> str:
+    """A message template checked now, so that a typo cannot fail a check (or reach an answer) later."""
+    fields = MESSAGE_FIELDS.get(key)
+    if fields is None:
+        raise ContractError(f"messages: unknown template {key!r} (known: {', '.join(MESSAGE_FIELDS)})")
+    takes = ", ".join("{" + f + "}" for f in sorted(fields)) or "no placeholders"
+    try:
+        parts = list(string.Formatter().parse(text))
+    except ValueError as exc:
+        raise ContractError(
+            f"messages.{key}: {exc} in {text!r} (write {{{{ or }}}} for a literal brace)"
+        ) from None
+    for _, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if name not in fields:
+            raise ContractError(
+                f"messages.{key}: unknown placeholder {{{name}}} in {text!r} (it takes {takes})"
+            )
+        if spec or conversion:
+            raise ContractError(f"messages.{key}: placeholder {{{name}}} takes no format spec or conversion")
+    return text if fields else text.format()
+
+
 def load(path: str | Path | None = None) -> Contract:
     """Read and compile the contract; raises ContractError with one line naming the problem."""
     p = Path(path) if path is not None else default_contract_path()
@@ -329,21 +370,9 @@ def _compile(raw: dict[str, Any], source: str) -> Contract:
     idc.done()
 
     msg_t = top.table("messages")
-    messages = {k: msg_t.get(k, str) for k in list(msg_t.data)}
+    messages = {k: _template(k, msg_t.get(k, str)) for k in list(msg_t.data)}
     msg_t.done()
-    needed = (
-        "body_required",
-        "composite",
-        "enumFail",
-        "typeFailWithData",
-        "maxIncFail",
-        "minIncFail",
-        "missing_required",
-        "missing_required_separator",
-        "due_date_past",
-        "invalid_id",
-    )
-    for key in needed:
+    for key in MESSAGE_FIELDS:
         if key not in messages:
             raise ContractError(f"messages: missing template {key!r}")
 
