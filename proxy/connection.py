@@ -32,6 +32,7 @@ from aiohttp.http_parser import HttpRequestParser, RawRequestMessage
 from aiohttp.streams import StreamReader
 from aiohttp.web_protocol import RequestHandler, RequestPayloadError, _ErrInfo
 
+from proxy.pipeline import report_bug
 from proxy.respond import Responder
 
 log = logging.getLogger("clever_proxy")
@@ -113,7 +114,7 @@ class Connection(RequestHandler):
             try:
                 answer = self.answer_now(self, message, payload)
             except Exception as exc:  # a bug in judging must not cost the request: the handler takes it
-                log.error("answering a request at once failed (%s); handing it on", type(exc).__name__)
+                report_bug("answering a request at once", exc, "handing it on")
                 self.judged = None
                 break
             if answer is None:

@@ -10,6 +10,7 @@ clock: `now` is passed in.
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,6 +22,22 @@ from proxy.request import ParsedRequest
 from proxy.verdict import PASSED, Forward, Reject, Verdict
 
 log = logging.getLogger("clever_proxy")
+
+# (what failed, exception type) already logged with where it was raised: a bug that hits every request
+# shows its frames once, then one line per request.
+_REPORTED: set[tuple[str, str]] = set()
+
+
+def report_bug(what: str, exc: BaseException, then: str) -> None:
+    """Log a failure of the proxy's own code: the exception's type and, the first time, the frames it
+    was raised through, never its text (which may quote a body, and bodies may hold tokens)."""
+    kind = type(exc).__name__
+    if (what, kind) in _REPORTED:
+        log.error("%s failed (%s); %s", what, kind, then)
+        return
+    _REPORTED.add((what, kind))
+    where = "".join(traceback.format_tb(exc.__traceback__)).rstrip()
+    log.error("%s failed (%s); %s. Raised at (shown once):\n%s", what, kind, then, where)
 
 
 MODES = ("enforce", "shadow", "off")
@@ -65,8 +82,7 @@ class Pipeline:
             try:
                 verdict = stage(req, state, contract)
             except Exception as exc:
-                # Only the type: an exception's text may quote the body, and bodies may hold tokens.
-                log.error("check stage %s failed (%s); forwarding the request", name, type(exc).__name__)
+                report_bug(f"check stage {name}", exc, "forwarding the request")
                 return Forward("check_error", name)
             if verdict is None:
                 continue

@@ -36,7 +36,7 @@ from proxy.connection import AnswerNow, Connection, Server
 from proxy.contract import Contract
 from proxy.forward import ClientFailure, Exchange, Forwarder, UpstreamFailure, expects_continue, invite_body
 from proxy.metrics import OTHER, Metrics
-from proxy.pipeline import Pipeline, Policy
+from proxy.pipeline import Pipeline, Policy, report_bug
 from proxy.request import ParsedRequest, inspect, wants_body, with_body
 from proxy.respond import Responder
 from proxy.settings import Settings
@@ -450,7 +450,7 @@ def _judge(pipeline: Pipeline, parsed: ParsedRequest, version: tuple[int, int]) 
     try:
         return pipeline.run(parsed, datetime.now(UTC))
     except Exception as exc:
-        log.error("the check pipeline failed (%s); forwarding the request", type(exc).__name__)
+        report_bug("the check pipeline", exc, "forwarding the request")
         return Forward("check_error", "pipeline")
 
 
