@@ -479,17 +479,20 @@ RESTART_ONLY = {
 def reload(state: ProxyState) -> bool:
     """Read the settings file and the contract again; swap them in only if both are valid. Requests in
     flight finish with the configuration they started with."""
+    who = f"worker {os.getpid()}: " if state.worker is not None else ""  # each worker logs its own
     try:
         settings = settings_mod.load(state.config_path, state.overrides)
         contract = contract_mod.load(settings.contract_path)
     except (settings_mod.SettingsError, contract_mod.ContractError) as exc:
-        log.error("configuration reload refused, the running configuration stays: %s", exc)
+        log.error("%sconfiguration reload refused, the running configuration stays: %s", who, exc)
         state.metrics.reloaded(False)
         return False
     fixed = [k for k in RESTART_ONLY if settings.values.get(k) != state.settings.values.get(k)]
     if fixed:
         log.warning(
-            "configuration reload: %s change only with a restart; running values kept", ", ".join(fixed)
+            "%sconfiguration reload: %s change only with a restart; running values kept",
+            who,
+            ", ".join(fixed),
         )
         kept = {RESTART_ONLY[k]: getattr(state.settings, RESTART_ONLY[k]) for k in fixed}
         values = {**settings.values, **{k: state.settings.values[k] for k in fixed}}
@@ -506,7 +509,9 @@ def reload(state: ProxyState) -> bool:
     )
     accesslog.configure(settings.log_level, settings.access_log)
     state.metrics.reloaded(True)
-    log.info("configuration reloaded (generation %d)", int(state.metrics.config_generation._value.get()))
+    log.info(
+        "%sconfiguration reloaded (generation %d)", who, int(state.metrics.config_generation._value.get())
+    )
     return True
 
 

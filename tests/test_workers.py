@@ -218,6 +218,11 @@ async def test_sighup_and_post_reload_reach_every_worker(
             assert resp.status == 422
             body = await resp.json()
             assert body["reloaded"] is False and body["workers_refused"] == 2
+    # Each worker's refusal names it.
+    for pid in children(proxy.proc.pid):
+        await wait_until(
+            lambda pid=pid: f"worker {pid}: configuration reload refused".encode() in proxy.stderr, timeout=10
+        )
     samples = await scrape(admin)
     assert value(samples, "clever_proxy_config_generation") == 3
     assert value(samples, "clever_proxy_config_last_reload_success") == 0
