@@ -211,7 +211,7 @@ def test_pod_is_locked_down() -> None:
     assert security["capabilities"]["drop"] == ["ALL"]
     resources = main["resources"]
     assert {"cpu", "memory"} <= set(resources["requests"]) and "memory" in resources["limits"]
-    # Service links would inject CLEVER_PROXY_SERVICE_HOST & co., which the settings loader refuses.
+    # Service links would inject CLEVER_PROXY_SERVICE_HOST & co. (ignored) and every Service address.
     assert spec["enableServiceLinks"] is False
 
 
