@@ -125,7 +125,7 @@ class Outcome:
     case: Case
     direct: Answer
     proxied: Answer
-    kind: str  # local | forwarded | proxy_error | reference_error
+    kind: str  # local | forwarded | parser_refused | proxy_error | reference_error
     problems: tuple[str, ...]  # false_rejection, mismatch, miss, proxy_error, reference_error
     differences: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()  # soft differences (Vary, Content-Encoding) of local answers
@@ -378,13 +378,28 @@ def table(report: dict[str, object]) -> str:
         "cases",
         "local",
         "forwarded",
+        "parser_refused",
+        "proxy_errors",
+        "reference_errors",
         "false_rejections",
         "mismatches",
         "misses",
-        "proxy_errors",
         "coverage",
     )
-    heads = ("family", "cases", "local", "fwd", "false-rej", "mismatch", "miss", "proxy-err", "coverage")
+    # cases = local + fwd + refused + proxy-err + ref-err: every case lands in exactly one of them.
+    heads = (
+        "family",
+        "cases",
+        "local",
+        "fwd",
+        "refused",
+        "proxy-err",
+        "ref-err",
+        "false-rej",
+        "mismatch",
+        "miss",
+        "coverage",
+    )
     rows = []
     families = report["families"]
     assert isinstance(families, dict)

@@ -67,3 +67,6 @@ async def test_proxy_matches_reference(
         f"first offending cases:\n{format_offending(report, 20)}"
     )
     assert overall["coverage"] == 1.0
+    # The table's columns account for every case: each lands in exactly one kind.
+    kinds = ("local", "forwarded", "parser_refused", "proxy_errors", "reference_errors")
+    assert sum(overall[k] for k in kinds) == overall["cases"], summary
