@@ -260,6 +260,8 @@ def make_handler(state: ProxyState):
                 return response
             if verdict.reason == "check_error":
                 metrics.check_error(verdict.stage)
+            elif verdict.predicted is not None:
+                rule = verdict.predicted.rule  # shadow mode: the access line names the rule that predicted
             # 4xx bodies are kept to compare shadow predictions and to spot rejections no rule predicted.
             exchange.capture = verdict.predicted is not None or (
                 verdict.reason == "passed" and parsed.op is not None
@@ -268,7 +270,7 @@ def make_handler(state: ProxyState):
             if exchange.upstream_seconds:  # it did go upstream (not refused on the way)
                 metrics.forwarded(verdict.reason, verdict.stage)
             if exchange.capture:
-                _compare_with_clever(state, verdict, exchange)
+                _compare_with_clever(state, verdict, exchange, request_id)
             return response
         except asyncio.CancelledError:
             # Cut by the end of the shutdown grace period (or a second signal): no answer is sent.
@@ -515,7 +517,7 @@ def reload(state: ProxyState) -> bool:
     return True
 
 
-def _compare_with_clever(state: ProxyState, verdict: Forward, exchange: Exchange) -> None:
+def _compare_with_clever(state: ProxyState, verdict: Forward, exchange: Exchange, request_id: str) -> None:
     """Shadow mode: did Clever answer what the rule predicted? Otherwise: did Clever reject a request
     the checks passed (a rule the contract does not know yet)?"""
     if exchange.outcome != "forwarded":
@@ -532,7 +534,7 @@ def _compare_with_clever(state: ProxyState, verdict: Forward, exchange: Exchange
         if not agree:
             predicted_status = state.contract.responses[predicted.response].status
             message = shadow.message_of(body) if body is not None else None
-            state.disagreements.record(predicted, predicted_status, exchange.status, message)
+            state.disagreements.record(request_id, predicted, predicted_status, exchange.status, message)
     elif exchange.status == 400:
         message = shadow.message_of(body) if body is not None else None
         state.metrics.missed_rejection(shadow.message_class(state.contract, message))

@@ -105,7 +105,12 @@ class DisagreementLog:
         self._suppressed: dict[str, int] = {}
 
     def record(
-        self, predicted: Reject, predicted_status: int, actual_status: int, actual_message: str | None
+        self,
+        request_id: str,
+        predicted: Reject,
+        predicted_status: int,
+        actual_status: int,
+        actual_message: str | None,
     ) -> None:
         now = time.monotonic()
         rule = predicted.rule
@@ -115,6 +120,7 @@ class DisagreementLog:
         self._last[rule] = now
         line = {
             "event": "shadow_disagreement",
+            "request_id": request_id,  # the same id as the request's access line
             "rule": rule,
             "stage": predicted.stage,
             "predicted_status": predicted_status,

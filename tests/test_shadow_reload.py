@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from proxy import accesslog
 from proxy import contract as contract_mod
 from proxy.sandbox import DEFAULT_TOKEN, Sandbox
 from proxy.server import reload
@@ -57,7 +59,7 @@ async def test_shadow_mode_forwards_and_counts_agreement(
 
 
 async def test_disagreement_and_missed_rejections_are_counted(
-    upstream: Upstream, start_proxy: ProxyFactory, caplog: pytest.LogCaptureFixture
+    upstream: Upstream, start_proxy: ProxyFactory, caplog: pytest.LogCaptureFixture, access_lines: list[str]
 ) -> None:
     async def clever_disagrees(request: web.BaseRequest, body: bytes) -> web.Response:
         return web.Response(
@@ -73,19 +75,27 @@ async def test_disagreement_and_missed_rejections_are_counted(
         base = f"http://127.0.0.1:{proxy.port}"
         async with client.post(base + CREATE, data=b'{"title":5}', headers=AUTH) as resp:
             assert resp.status == 400
-        body = b'{"title":"","description":"d","due_date":"2099-01-01T00:00:00Z"}'  # uncertain: no prediction
+        # Passes every check, so no rule predicted Clever's 400: a missed rejection.
         async with client.post(
             base + CREATE,
             data=b'{"title":"t","description":"d","due_date":"2099-01-01T00:00:00Z"}',
             headers=AUTH,
         ) as resp:
             assert resp.status == 400
-        del body
     assert sample(proxy, "clever_proxy_shadow_verdicts_total", rule="json", result="disagree") == 1
     assert sample(proxy, "clever_proxy_missed_rejections_total", message_class="other") == 1
     lines = [r.getMessage() for r in caplog.records if r.name == "clever_proxy.shadow"]
-    assert len(lines) == 1 and '"rule":"json"' in lines[0] and "title must not be empty" in lines[0]
+    assert len(lines) == 1 and "title must not be empty" in lines[0]
+    disagreement = json.loads(lines[0])
+    assert disagreement["rule"] == "json"
     assert DEFAULT_TOKEN not in caplog.text
+    # The disagreement names its request, whose access line names the rule that predicted it.
+    accesslog.access.flush()
+    shadowed, missed = (json.loads(line) for line in access_lines)
+    assert disagreement["request_id"] == shadowed["request_id"] != missed["request_id"]
+    assert (shadowed["outcome"], shadowed["rule"]) == ("forwarded", "json")
+    assert shadowed["route"] == "/v3.1/sections/{section_id}/assignments"
+    assert (missed["outcome"], missed["rule"]) == ("forwarded", None)
 
 
 async def test_reload_swaps_rule_modes_and_refuses_a_bad_file(
