@@ -96,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_settings_flags(check, serving=True)
     demo = sub.add_parser("demo", help="offline demo: the proxy in front of the sandbox, fed the examples")
     demo.add_argument("--examples", metavar="DIR", type=Path, help="directory of *.jsonl examples")
+    from proxy.sandbox import DEFAULT_TOKEN
+
     sandbox = sub.add_parser("sandbox", help="run the Clever stand-in alone")
     sandbox.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
     sandbox.add_argument("--port", type=int, default=8081, help="listen port (default 8081)")
@@ -103,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--token",
         action="append",
         metavar="TOKEN",
-        help="accepted bearer token (repeatable; default: %(prog)s's built-in)",
+        help=f"accepted bearer token (repeatable; default: {DEFAULT_TOKEN})",
     )
     return parser
 

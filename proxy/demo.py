@@ -58,9 +58,19 @@ class Outcome:
 
 
 def load_examples(directory: Path) -> list[Example]:
+    """Every example in the directory's *.jsonl files; ValueError names what is wrong (a missing
+    directory, no examples, an unreadable file, or the file and line of a bad example)."""
+    if not directory.is_dir():
+        raise ValueError(f"--examples {directory}: not a directory")
     examples = []
     for path in sorted(directory.glob("*.jsonl")):
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(
+                f"{path}: cannot read ({exc.strerror if isinstance(exc, OSError) else exc})"
+            ) from None
+        for number, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
             try:
@@ -68,6 +78,8 @@ def load_examples(directory: Path) -> list[Example]:
                 examples.append(_example(raw))
             except (ValueError, KeyError, TypeError) as exc:
                 raise ValueError(f"{path}:{number}: not a valid example ({exc})") from None
+    if not examples:
+        raise ValueError(f"--examples {directory}: no examples (one JSON object per line in *.jsonl files)")
     return examples
 
 

@@ -98,3 +98,38 @@ async def test_sandbox_command_serves_on_the_given_port(unused_tcp_port: int) ->
                 assert "mongo-id" in (await resp.json(content_type=None))["message"]
         proc.terminate()
         assert proc.wait(10) == 0  # SIGTERM (a service manager's stop) is a clean exit
+    usage = subprocess.run(
+        [sys.executable, "-m", "proxy", "sandbox", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
+    assert DEFAULT_TOKEN in "".join(usage.stdout.split())  # the default token is named, however wrapped
+
+
+def test_demo_refuses_examples_it_cannot_use(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "x.jsonl").write_text('{"id": "x"}\n')
+    (tmp_path / "binary").mkdir()
+    (tmp_path / "binary" / "x.jsonl").write_bytes(b"\xff\xfe{}\n")
+    expected = {
+        tmp_path / "missing": "not a directory",
+        tmp_path / "empty": "no examples",
+        tmp_path / "bad": "x.jsonl:1: not a valid example",
+        tmp_path / "binary": "x.jsonl: cannot read",
+    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLEVER_PROXY_")}
+    for directory, message in expected.items():
+        result = subprocess.run(
+            [sys.executable, "-m", "proxy", "demo", "--examples", str(directory)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 2, (directory, result.stdout, result.stderr)
+        assert result.stdout == "" and message in result.stderr and "Traceback" not in result.stderr
