@@ -245,15 +245,18 @@ class _Table:
         self.seen.add(key)
         if key not in self.data:
             if default is ...:
-                raise ContractError(f"{self.where}: missing key {key!r}")
+                raise ContractError(f"{self.where or 'top level'}: missing key {key!r}")
             return default
         value = self.data[key]
         if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
-            raise ContractError(f"{self.where}.{key}: expected {_kind_name(kind)}, got {value!r}")
+            raise ContractError(f"{self._at(key)}: expected {_kind_name(kind)}, got {value!r}")
         return value
 
     def table(self, key: str) -> _Table:
-        return _Table(f"{self.where}.{key}" if self.where else key, self.get(key, dict))
+        return _Table(self._at(key), self.get(key, dict))
+
+    def _at(self, key: str) -> str:
+        return f"{self.where}.{key}" if self.where else key
 
     def done(self) -> None:
         extra = sorted(set(self.data) - self.seen)

@@ -233,6 +233,7 @@ def test_a_broken_contract_file_is_refused_with_its_place(tmp_path: Path) -> Non
             "has a line break or NUL",
         ),
         ('["X-Content-Type-Options", "nosniff"]', '["Content-Length", "5"]', "is set by the renderer"),
+        ("[enums]", "[enumz]", ": top level: missing key 'enums'"),
     ],
 )
 def test_contract_loader_refuses_what_it_cannot_interpret(
