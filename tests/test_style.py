@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -38,3 +39,14 @@ def test_gocompat_imports_nothing_else_from_the_proxy() -> None:
         for line in path.read_text().splitlines():
             if line.startswith(("from proxy", "import proxy")):
                 assert line.startswith("from proxy.gocompat"), f"{path.name}: {line}"
+
+
+def test_readme_lists_every_error_kind_the_proxy_sends() -> None:
+    """The README's table of `kind=` values names every kind the code can put in the marker."""
+    readme = (ROOT / "README.md").read_text()
+    listed = set(re.findall(r"^\| `([a-z_]+)` \| \d{3} \|", readme, re.MULTILINE))
+    source = "\n".join(p.read_text() for p in (ROOT / "proxy").rglob("*.py"))
+    sent = set(re.findall(r'(?:Failure|kind, text =)\(?\s*"([a-z_]+)"', source))
+    sent |= set(re.findall(r'^    "([a-z_]+)": "clever-proxy', source, re.MULTILINE))
+    assert {"bad_request", "internal", "connect", "timeout", "bad_framing"} <= sent  # the scan works
+    assert sent == listed
