@@ -38,10 +38,11 @@ async def test_demo_answers_every_example_as_stated() -> None:
     assert "clever_proxy_upstream_calls_saved_total = " + str(local) in text
 
 
-def test_demo_command_exits_zero_offline() -> None:
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m proxy ARGS` as a user runs it, with no CLEVER_PROXY_* settings from this machine."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLEVER_PROXY_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "proxy", "demo"],
+    return subprocess.run(
+        [sys.executable, "-m", "proxy", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -49,6 +50,10 @@ def test_demo_command_exits_zero_offline() -> None:
         timeout=120,
         check=False,
     )
+
+
+def test_demo_command_exits_zero_offline() -> None:
+    result = run_cli("demo")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "answered locally" in result.stdout
     assert "F25" in result.stdout and "invalid character ',' looking for beginning of value" in result.stdout
@@ -98,13 +103,7 @@ async def test_sandbox_command_serves_on_the_given_port(unused_tcp_port: int) ->
                 assert "mongo-id" in (await resp.json(content_type=None))["message"]
         proc.terminate()
         assert proc.wait(10) == 0  # SIGTERM (a service manager's stop) is a clean exit
-    usage = subprocess.run(
-        [sys.executable, "-m", "proxy", "sandbox", "--help"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=True,
-    )
+    usage = run_cli("sandbox", "--help")
     assert DEFAULT_TOKEN in "".join(usage.stdout.split())  # the default token is named, however wrapped
 
 
@@ -120,16 +119,7 @@ def test_demo_refuses_examples_it_cannot_use(tmp_path: Path) -> None:
         tmp_path / "bad": "x.jsonl:1: not a valid example",
         tmp_path / "binary": "x.jsonl: cannot read",
     }
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLEVER_PROXY_")}
     for directory, message in expected.items():
-        result = subprocess.run(
-            [sys.executable, "-m", "proxy", "demo", "--examples", str(directory)],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            env=env,
-            timeout=60,
-            check=False,
-        )
+        result = run_cli("demo", "--examples", str(directory))
         assert result.returncode == 2, (directory, result.stdout, result.stderr)
         assert result.stdout == "" and message in result.stderr and "Traceback" not in result.stderr
