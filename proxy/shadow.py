@@ -35,19 +35,32 @@ MAX_COMPARED_BODY = 64 * 1024
 
 
 def decoded(body: bytes, content_encoding: str | None) -> bytes | None:
-    """The body as Clever meant it (gorilla's gzip or raw deflate undone); None if it cannot be."""
+    """The body as Clever meant it (gorilla's gzip or raw deflate undone); None if it cannot be, or if
+    it is, or would decode to, more than MAX_COMPARED_BODY bytes: an upstream's compressed 4xx body is
+    never inflated past that (a 1 MB gzip of zeros would take 1 GB and seconds of the event loop)."""
+    if len(body) > MAX_COMPARED_BODY:
+        return None
     encoding = (content_encoding or "").strip().lower()
+    if not encoding or encoding == "identity":
+        return body
+    if encoding == "gzip":
+        return _inflated(body, 16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        raw = _inflated(body, -zlib.MAX_WBITS)
+        return raw if raw is not None else _inflated(body, zlib.MAX_WBITS)
+    return None
+
+
+def _inflated(body: bytes, wbits: int) -> bytes | None:
+    """`body` decompressed whole, or None when it is broken, truncated, or longer than the bound."""
+    inflater = zlib.decompressobj(wbits)
     try:
-        if encoding == "gzip":
-            return zlib.decompress(body, 16 + zlib.MAX_WBITS)
-        if encoding == "deflate":
-            try:
-                return zlib.decompress(body, -zlib.MAX_WBITS)
-            except zlib.error:
-                return zlib.decompress(body)
+        out = inflater.decompress(body, MAX_COMPARED_BODY + 1)
     except zlib.error:
         return None
-    return body if not encoding or encoding == "identity" else None
+    if len(out) > MAX_COMPARED_BODY or not inflater.eof:
+        return None
+    return out
 
 
 def agrees(responder: Responder, contract: Contract, predicted: Reject, status: int, body: bytes) -> bool:
