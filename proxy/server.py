@@ -534,7 +534,8 @@ def _compare_with_clever(state: ProxyState, verdict: Forward, exchange: Exchange
         if not agree:
             predicted_status = state.contract.responses[predicted.response].status
             message = shadow.message_of(body) if body is not None else None
-            state.disagreements.record(request_id, predicted, predicted_status, exchange.status, message)
+            actual_class = shadow.message_class(state.contract, message) if message is not None else None
+            state.disagreements.record(request_id, predicted, predicted_status, exchange.status, actual_class)
     elif exchange.status == 400:
         message = shadow.message_of(body) if body is not None else None
         state.metrics.missed_rejection(shadow.message_class(state.contract, message))

@@ -109,7 +109,8 @@ def message_class(contract: Contract, message: str | None) -> str:
 
 class DisagreementLog:
     """One JSON line per disagreement, at most one a second per rule; the others are counted and the
-    count rides on the next line. Never a request body or header: only statuses and Clever's message."""
+    count rides on the next line. Never a request body, path or header, and so no message either (both
+    the rule's and Clever's quote the client's values): statuses and message classes only."""
 
     def __init__(self, logger: logging.Logger, interval: float = 1.0) -> None:
         self._log = logger
@@ -123,7 +124,7 @@ class DisagreementLog:
         predicted: Reject,
         predicted_status: int,
         actual_status: int,
-        actual_message: str | None,
+        actual_class: str | None,
     ) -> None:
         now = time.monotonic()
         rule = predicted.rule
@@ -137,9 +138,8 @@ class DisagreementLog:
             "rule": rule,
             "stage": predicted.stage,
             "predicted_status": predicted_status,
-            "predicted_message": predicted.message[:300],
             "actual_status": actual_status,
-            "actual_message": None if actual_message is None else actual_message[:300],
+            "actual_message_class": actual_class,
             "suppressed_since_last": self._suppressed.pop(rule, 0),
         }
         self._log.warning(orjson.dumps(line).decode())
