@@ -211,11 +211,18 @@ def _template(key: str, text: str) -> str:
     return text if fields else text.format()
 
 
+MAX_CONTRACT_BYTES = 4 * 1024 * 1024
+
+
 def load(path: str | Path | None = None) -> Contract:
     """Read and compile the contract; raises ContractError with one line naming the problem."""
     p = Path(path) if path is not None else default_contract_path()
     try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+        with p.open("rb") as file:
+            data = file.read(MAX_CONTRACT_BYTES + 1)  # bounded: a path such as /dev/zero never ends
+        if len(data) > MAX_CONTRACT_BYTES:
+            raise ContractError(f"{p}: larger than {MAX_CONTRACT_BYTES} bytes; not a contract file")
+        raw = tomllib.loads(data.decode("utf-8"))
     except OSError as exc:
         raise ContractError(f"{p}: cannot read the contract file: {exc.strerror or exc}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -13,6 +13,7 @@ import itertools
 import logging
 import os
 import signal
+import socket
 import time
 import traceback
 from collections.abc import Callable
@@ -485,8 +486,14 @@ def reload(state: ProxyState) -> bool:
     try:
         settings = settings_mod.load(state.config_path, state.overrides)
         contract = contract_mod.load(settings.contract_path)
+        pipeline = Pipeline(contract, policy_of(settings))
+        responder = Responder(contract, settings.marker_header)
     except (settings_mod.SettingsError, contract_mod.ContractError) as exc:
         log.error("%sconfiguration reload refused, the running configuration stays: %s", who, exc)
+        state.metrics.reloaded(False)
+        return False
+    except Exception as exc:  # a bug, not a bad file: still nothing is swapped in, and it shows as refused
+        report_bug(f"{who}configuration reload", exc, "the running configuration stays")
         state.metrics.reloaded(False)
         return False
     fixed = [k for k in RESTART_ONLY if settings.values.get(k) != state.settings.values.get(k)]
@@ -499,8 +506,8 @@ def reload(state: ProxyState) -> bool:
         kept = {RESTART_ONLY[k]: getattr(state.settings, RESTART_ONLY[k]) for k in fixed}
         values = {**settings.values, **{k: state.settings.values[k] for k in fixed}}
         settings = replace(settings, values=values, **kept)
-    state.pipeline = Pipeline(contract, policy_of(settings))
-    state.responder = Responder(contract, settings.marker_header)
+    state.pipeline = pipeline
+    state.responder = responder
     state.contract = contract
     state.settings = settings
     state.forwarder.reconfigure(
@@ -697,7 +704,10 @@ async def _listen(runner: web.BaseRunner, host: str, port: int, shared: bool, se
     try:
         await site.start()
     except OSError as exc:
-        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        if isinstance(exc, socket.gaierror):  # its errno is getaddrinfo's, which os.strerror does not know
+            reason = f"not an address of this machine, nor a name that resolves ({exc.strerror})"
+        else:
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
         raise OSError(exc.errno, f"{host}:{port} ({section}.host, {section}.port): {reason}") from None
     return _bound_port(site)
 

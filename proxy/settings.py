@@ -90,6 +90,21 @@ def _seconds(key: str, value: Any) -> float:
     return float(value)
 
 
+# Past this, a margin stops being one: a due date a year old is not a clock's error. (It also keeps
+# "now minus the margin" a representable date.)
+MAX_SKEW_SECONDS = 365 * 86400
+
+
+def _skew_seconds(key: str, value: Any) -> float:
+    seconds = _seconds(key, value)
+    if seconds > MAX_SKEW_SECONDS:
+        raise SettingsError(
+            f"{key}: must be at most {MAX_SKEW_SECONDS} (365 days), got {value!r}; "
+            'rules.due_date = "off" forwards every past due date'
+        )
+    return seconds
+
+
 def _positive_seconds(key: str, value: Any) -> float:
     seconds = _seconds(key, value)
     if seconds == 0:
@@ -116,21 +131,25 @@ def _host(key: str, value: Any) -> str:
     return value
 
 
+_USERINFO = re.compile(r"(?<=//)[^/?#]*@")
+
+
 def _url(key: str, value: Any) -> str:
     value = _str(key, value)
+    shown = repr(_USERINFO.sub("***@", value))  # an error message never repeats a password
     try:
         parts = urlsplit(value)
         port = parts.port
     except ValueError as exc:
-        raise SettingsError(f"{key}: not a valid URL ({exc}): {value!r}") from None
+        raise SettingsError(f"{key}: not a valid URL ({exc}): {shown}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SettingsError(f"{key}: expected http://host[:port] or https://host[:port], got {value!r}")
+        raise SettingsError(f"{key}: expected http://host[:port] or https://host[:port], got {shown}")
     if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username or parts.password:
         raise SettingsError(
-            f"{key}: give only scheme, host and port (no path, query or credentials): {value!r}"
+            f"{key}: give only scheme, host and port (no path, query or credentials): {shown}"
         )
     if port == 0:
-        raise SettingsError(f"{key}: port out of range: {value!r}")
+        raise SettingsError(f"{key}: port out of range: {shown}")
     try:
         parts.hostname.encode("idna")
     except UnicodeError:
@@ -212,7 +231,7 @@ KEYS: dict[str, Callable[[str, Any], Any]] = {
     "limits.max_header_bytes": _positive_int,
     "limits.max_headers": _positive_int,
     "checks.contract": _str,
-    "checks.due_date_skew_seconds": _seconds,
+    "checks.due_date_skew_seconds": _skew_seconds,
     "checks.max_judged_body_bytes": _positive_int,
     "rules.mode": _mode,
     **{f"rules.{rule}": _rule_mode for rule in RULE_NAMES},
@@ -271,11 +290,20 @@ def _flatten(where: str, data: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
+# A settings file is a few KiB; reading stops past this (a path such as /dev/zero never ends).
+MAX_CONFIG_BYTES = 1024 * 1024
+
+
 def _read_file(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            data = file.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise SettingsError(f"config file {path}: cannot read it: {exc.strerror or exc}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise SettingsError(f"config file {path}: larger than {MAX_CONFIG_BYTES} bytes; not a settings file")
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise SettingsError(f"config file {path}: not UTF-8 text") from None
     try:
@@ -301,7 +329,7 @@ def _parse_env(key: str, text: str) -> Any:
             return int(text.strip())
         except ValueError:
             raise SettingsError(f"{key} (from {env_name(key)}): expected an integer, got {text!r}") from None
-    if validator in (_seconds, _positive_seconds):
+    if validator in (_seconds, _positive_seconds, _skew_seconds):
         try:
             return float(text.strip())
         except ValueError:

@@ -75,6 +75,10 @@ def test_relative_contract_path_is_relative_to_the_file_that_sets_it(tmp_path: P
         ('[listen]\nport = "80"\n', "listen.port: expected an integer"),
         ('[upstream]\nurl = "ftp://x"\n', "upstream.url: expected http://host"),
         ('[upstream]\nurl = "https://user:pw@api.clever.com"\n', "upstream.url: give only scheme"),
+        (
+            "[checks]\ndue_date_skew_seconds = 1e20\n",
+            "checks.due_date_skew_seconds: must be at most 31536000",
+        ),
         ('[upstream]\nurl = "https://api.clever.com/v3.1"\n', "upstream.url: give only scheme"),
         ('[upstream]\nurl = "http://a..b"\n', "upstream.url: not a valid host name"),
         ('[server]\nmarker_header = "Content-Length"\n', "server.marker_header: 'Content-Length' frames"),
@@ -96,6 +100,22 @@ def test_bad_files_name_the_key(tmp_path: Path, text: str, needle: str) -> None:
         settings_mod.load(cfg, environ={})
     assert needle in str(info.value)
     assert str(cfg) in str(info.value)  # which file, too
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://user:SECRET@api.clever.com",
+        "https://SECRET@api.clever.com/v3.1",
+        "ftp://u:SECRET@x",
+        "http://u:SECRET@[::1",
+    ],
+)
+def test_a_refused_url_never_repeats_its_password(url: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        settings_mod.load(environ={"CLEVER_PROXY_UPSTREAM_URL": url})
+    assert "upstream.url" in str(info.value) and "***@" in str(info.value)
+    assert "SECRET" not in str(info.value)
 
 
 def test_kubernetes_service_links_are_not_mistaken_for_settings() -> None:
@@ -143,6 +163,22 @@ def test_bad_environment_names_the_variable(environ: dict[str, str], needle: str
             "config file /nonexistent/clever.toml: cannot read it",
         ),
         (["--bogus"], {}, "unrecognized arguments: --bogus"),
+        (["--config", "/dev/zero"], {}, "config file /dev/zero: larger than 1048576 bytes"),
+        (
+            ["check-config"],
+            {"CLEVER_PROXY_CHECKS_CONTRACT": "/dev/zero"},
+            "/dev/zero: larger than 4194304 bytes",
+        ),
+        (
+            ["check-config"],
+            {"CLEVER_PROXY_CHECKS_DUE_DATE_SKEW_SECONDS": "86400000000000"},
+            "checks.due_date_skew_seconds: must be at most",
+        ),
+        (
+            ["--port", "0", "--admin-port", "0"],
+            {"CLEVER_PROXY_LISTEN_HOST": "999.1.1.1"},
+            "999.1.1.1:0 (listen.host, listen.port): not an address of this machine, nor a name",
+        ),
         (["check-config"], {"CLEVER_PROXY_UPSTREAM_URL": "https://"}, "upstream.url"),
         (
             ["check-config", "--port", "8282", "--admin-port", "8282"],
@@ -260,3 +296,16 @@ def test_an_added_enum_value_needs_no_code_change(tmp_path: Path) -> None:
     grown = contract_mod.load(path)
     rule = next(r for r in grown.models["AssignmentRequest"].rules if r.name == "submission_types")
     assert rule.enum_values[-1] == "video"
+
+
+def test_every_setting_can_be_given_in_the_environment() -> None:
+    """Each key's default, written as environment text, reads back as the same value."""
+    defaults = settings_mod.load(environ={}).values
+    for key in settings_mod.KEYS:
+        if key not in defaults:
+            continue
+        value = defaults[key]
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        loaded = settings_mod.load(environ={settings_mod.env_name(key): text})
+        assert loaded.values[key] == value, key
+        assert loaded.sources[key] == "environment", key

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from proxy import accesslog
 from proxy import contract as contract_mod
+from proxy import server as server_mod
 from proxy.sandbox import DEFAULT_TOKEN, Sandbox
 from proxy.server import reload
 from tests.conftest import ProxyFactory, Upstream
@@ -129,6 +130,34 @@ async def test_reload_swaps_rule_modes_and_refuses_a_bad_file(
         assert await answer() == "forwarded"  # the last good configuration stays
     assert sample(proxy, "clever_proxy_config_generation") == 2
     assert sample(proxy, "clever_proxy_config_last_reload_success") == 0
+
+
+async def test_a_reload_that_fails_unexpectedly_changes_nothing_and_counts_as_refused(
+    upstream: Upstream,
+    start_proxy: ProxyFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    cfg = tmp_path / "proxy.toml"
+    cfg.write_text('[rules]\njson = "off"\n')
+    proxy = await start_proxy(upstream.url)
+    proxy.state.config_path = str(cfg)
+    proxy.state.overrides = {"listen.port": 0, "admin.port": 0, "upstream.url": upstream.url}
+    running = (proxy.state.settings, proxy.state.pipeline, proxy.state.responder)
+
+    def broken(settings: object) -> None:
+        raise OverflowError("a bug while building the new configuration")
+
+    monkeypatch.setattr(server_mod, "policy_of", broken)  # an injected fault: no valid file triggers one
+    assert reload(proxy.state) is False
+    assert (proxy.state.settings, proxy.state.pipeline, proxy.state.responder) == running
+    assert sample(proxy, "clever_proxy_config_last_reload_success") == 0
+    assert sample(proxy, "clever_proxy_config_generation") == 1
+    assert "configuration reload failed (OverflowError); the running configuration stays" in caplog.text
+    async with aiohttp.ClientSession() as client:
+        async with client.post(f"http://127.0.0.1:{proxy.port}{CREATE}", data=b"{", headers=AUTH) as resp:
+            assert resp.headers["X-Clever-Proxy"] == "local; rule=json"  # the old rules still answer
 
 
 async def test_shadow_agreement_against_the_go_reference(clever_reference, start_proxy: ProxyFactory) -> None:
