@@ -103,14 +103,20 @@ async def test_disagreement_and_missed_rejections_are_counted(
     assert (missed["outcome"], missed["rule"]) == ("forwarded", None)
 
 
+async def _reloadable_proxy(start_proxy: ProxyFactory, upstream: Upstream, cfg: Path, text: str):  # type: ignore[no-untyped-def]
+    """A proxy in front of `upstream` whose reloads read `cfg` (written with `text`)."""
+    cfg.write_text(text)
+    proxy = await start_proxy(upstream.url)
+    proxy.state.config_path = str(cfg)
+    proxy.state.overrides = {"listen.port": 0, "admin.port": 0, "upstream.url": upstream.url}
+    return proxy
+
+
 async def test_reload_swaps_rule_modes_and_refuses_a_bad_file(
     upstream: Upstream, start_proxy: ProxyFactory, tmp_path: Path
 ) -> None:
     cfg = tmp_path / "proxy.toml"
-    cfg.write_text('[rules]\njson = "enforce"\n')
-    proxy = await start_proxy(upstream.url)
-    proxy.state.config_path = str(cfg)
-    proxy.state.overrides = {"listen.port": 0, "admin.port": 0, "upstream.url": upstream.url}
+    proxy = await _reloadable_proxy(start_proxy, upstream, cfg, '[rules]\njson = "enforce"\n')
     async with aiohttp.ClientSession() as client:
         url = f"http://127.0.0.1:{proxy.port}{CREATE}"
 
@@ -139,11 +145,7 @@ async def test_a_reload_that_fails_unexpectedly_changes_nothing_and_counts_as_re
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    cfg = tmp_path / "proxy.toml"
-    cfg.write_text('[rules]\njson = "off"\n')
-    proxy = await start_proxy(upstream.url)
-    proxy.state.config_path = str(cfg)
-    proxy.state.overrides = {"listen.port": 0, "admin.port": 0, "upstream.url": upstream.url}
+    proxy = await _reloadable_proxy(start_proxy, upstream, tmp_path / "proxy.toml", '[rules]\njson = "off"\n')
     running = (proxy.state.settings, proxy.state.pipeline, proxy.state.responder)
 
     def broken(settings: object) -> None:
