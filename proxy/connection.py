@@ -155,6 +155,17 @@ class Connection(RequestHandler):
             if not content.is_eof():
                 content.set_exception(RequestPayloadError("malformed body framing"))
 
+    # Called once when the client's connection is lost while it is set: a forwarded request's upstream
+    # exchange stops then, instead of holding an upstream connection for no one (`forward.Forwarder`).
+    on_lost: Callable[[], None] | None = None
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        super().connection_lost(exc)
+        on_lost = self.on_lost
+        if on_lost is not None:
+            self.on_lost = None
+            on_lost()
+
     def handle_error(
         self,
         request: web.BaseRequest,

@@ -6,7 +6,7 @@ no decompression, no re-encoding of the path); hop-by-hop headers are dropped bo
 adds no header the client did not send except Host, X-Forwarded-* and the body's framing. The pool
 (`proxy.upstream`) turns connection failures into the proxy's 502/504. A request that may have reached
 the upstream is never sent again: only a safe method, with no streamed body, is resent, and only when
-a reused connection closed before any answer.
+a reused connection closed before any answer. A client that leaves ends its upstream exchange at once.
 """
 
 from __future__ import annotations
@@ -16,11 +16,13 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 from aiohttp.client_exceptions import ClientError
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from proxy.connection import Connection
 from proxy.request import ParsedRequest
 from proxy.respond import ExactStreamResponse, RenderedResponse
 from proxy.upstream import Answer, Pool, UpstreamFailure
@@ -125,6 +127,55 @@ class _Upload:
                 self.failure = ClientFailure("body_too_large", 413, self._limit)
                 raise self.failure
             yield chunk
+
+
+class _ClientWatch:
+    """While a request is forwarded, the client's connection lost cancels the handler's task (as a
+    timeout does), so the upstream exchange stops wherever it waits: for a free pooled connection, the
+    connect, the answer's head or its body. The pool then closes that upstream connection (never
+    pooled, nothing sent again). Otherwise a client that left would hold an upstream connection and
+    an in-flight slot until the total timeout, and enough of them would hold the whole pool.
+
+    It costs one small object per forwarded request: no task, no future."""
+
+    __slots__ = ("_cancelling", "_connection", "_task", "fired", "taken")
+
+    def __init__(self, connection: Connection, task: asyncio.Task[Any]) -> None:
+        self._connection = connection
+        self._task = task
+        self._cancelling = task.cancelling()
+        self.fired = False
+        self.taken = False
+        connection.on_lost = self
+
+    def __call__(self) -> None:
+        self.fired = True
+        self._task.cancel()
+
+    def left(self) -> bool:
+        """Whether the CancelledError being handled is the client's leaving and no one else's (a
+        shutdown's cancel stays a cancel); if so the cancellation is taken back."""
+        if not self.fired or self.taken:
+            return False
+        self.taken = True
+        return self._task.uncancel() <= self._cancelling
+
+    def close(self) -> None:
+        if self._connection.on_lost is self:
+            self._connection.on_lost = None
+        if self.fired and not self.taken:
+            # Its CancelledError became another error on the way (the request body's own failure, as
+            # the client left mid-upload): the cancellation is taken back all the same.
+            self.taken = True
+            self._task.uncancel()
+
+
+def _watch_client(request: web.BaseRequest) -> _ClientWatch | None:
+    connection = request.protocol
+    task = asyncio.current_task()
+    if not isinstance(connection, Connection) or task is None:
+        return None
+    return _ClientWatch(connection, task)
 
 
 def connection_tokens(values: list[str] | tuple[str, ...]) -> frozenset[bytes]:
@@ -261,35 +312,47 @@ class Forwarder:
             # No body: a client's "Content-Length: 0" is passed on as sent, nothing is added otherwise.
             framing = _NO_BODY if "Content-Length" in request.headers else b""
         head = self._head(request, parsed.method, parsed.target, framing)
+        if request.transport is None:
+            # The client left before its request could be handled: nothing is sent for no one.
+            raise ClientFailure("client_gone", 499)
+        watch = _watch_client(request)
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         try:
-            upstream = await pool.exchange(
-                head,
-                body,
-                upload.chunks() if upload is not None else None,
-                chunked=framing is _CHUNKED,
-                head_only=parsed.method == "HEAD",
-                deadline=loop.time() + self._total_timeout,
-                may_resend=upload is None and parsed.method in SAFE_METHODS,
-            )
-        except UpstreamFailure:
-            if upload is not None and upload.failure is not None:
-                raise upload.failure from None
-            raise
-        exchange.upstream_seconds = time.perf_counter() - started
-        exchange.status = upstream.status
-        try:
-            return await self._stream_back(request, upstream, exchange)
+            try:
+                upstream = await pool.exchange(
+                    head,
+                    body,
+                    upload.chunks() if upload is not None else None,
+                    chunked=framing is _CHUNKED,
+                    head_only=parsed.method == "HEAD",
+                    deadline=loop.time() + self._total_timeout,
+                    may_resend=upload is None and parsed.method in SAFE_METHODS,
+                )
+            except UpstreamFailure:
+                if upload is not None and upload.failure is not None:
+                    raise upload.failure from None
+                raise
+            except asyncio.CancelledError:
+                if watch is None or not watch.left():
+                    raise
+                raise ClientFailure("client_gone", 499) from None
+            exchange.upstream_seconds = time.perf_counter() - started
+            exchange.status = upstream.status
+            try:
+                return await self._stream_back(request, upstream, exchange, watch)
+            finally:
+                upstream.release()
         finally:
-            upstream.release()
+            if watch is not None:
+                watch.close()
 
     async def _stream_back(
-        self, request: web.BaseRequest, upstream: Answer, exchange: Exchange
+        self, request: web.BaseRequest, upstream: Answer, exchange: Exchange, watch: _ClientWatch | None
     ) -> web.StreamResponse:
         whole = _arrived_whole(upstream)
         if whole is not None:
-            return await _send_whole(request, upstream, whole, exchange)
+            return await _send_whole(request, upstream, whole, exchange, watch)
         headers = filter_headers(upstream.headers, _DROP_RESPONSE_RAW)
         response = ExactStreamResponse(status=upstream.status, reason=upstream.reason, headers=headers)
         kept: list[bytes] | None = None
@@ -339,6 +402,13 @@ class Forwarder:
             exchange.outcome = "upstream_error"
             exchange.error_kind = "client_gone"
             upstream.close()
+        except asyncio.CancelledError:
+            if watch is None or not watch.left():
+                raise
+            # The client left while its answer was on the way (see _ClientWatch).
+            exchange.outcome = "upstream_error"
+            exchange.error_kind = "client_gone"
+            upstream.close()
         return response
 
 
@@ -378,7 +448,7 @@ def _answer_lines(upstream: Answer) -> tuple[bytes, bool, bool]:
 
 
 async def _send_whole(
-    request: web.BaseRequest, upstream: Answer, body: bytes, exchange: Exchange
+    request: web.BaseRequest, upstream: Answer, body: bytes, exchange: Exchange, watch: _ClientWatch | None
 ) -> web.StreamResponse:
     lines, has_length, has_date = _answer_lines(upstream)
     response = RenderedResponse(
@@ -391,6 +461,12 @@ async def _send_whole(
         await response.prepare(request)
     except ConnectionError:  # the client went away
         exchange.outcome = "upstream_error"
+        exchange.error_kind = "client_gone"
+        exchange.captured = None
+    except asyncio.CancelledError:
+        if watch is None or not watch.left():
+            raise
+        exchange.outcome = "upstream_error"  # the client left as its answer was written
         exchange.error_kind = "client_gone"
         exchange.captured = None
     return response

@@ -9,10 +9,11 @@ request: URL and header objects built per request, cookie jars, redirects, traci
 context-manager timers.
 
 Rules: connections only ever go to the configured origin; at most `limit` are open at once (the rest
-wait); an idle connection is reused only while the upstream can still be expected to keep it
-(`keepalive` seconds) and never after an answer that ended it; the whole exchange, body included, is
-bounded by one deadline; a request is sent again only when the caller allows it (a safe method with
-its body in memory) and only when a reused connection closed before any answer.
+wait for one, at most the connect timeout); an idle connection is reused only while the upstream can
+still be expected to keep it (`keepalive` seconds) and never after an answer that ended it; the whole
+exchange, body included, is bounded by one deadline; a request is sent again only when the caller
+allows it (a safe method with its body in memory) and only when a reused connection closed before
+any answer.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohappyeyeballs
-from aiohttp.client_exceptions import ClientError, ClientOSError, ServerDisconnectedError
+from aiohttp.client_exceptions import ClientError, ClientOSError, ClientPayloadError, ServerDisconnectedError
 from aiohttp.client_proto import ResponseHandler
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.streams import StreamReader
@@ -86,6 +87,21 @@ def cause_of(exc: OSError) -> str:
     if exc.errno:
         return os.strerror(exc.errno)
     return str(exc)[:300] or type(exc).__name__
+
+
+class _Protocol(ResponseHandler):
+    """aiohttp's client protocol, whose failures also end the body being read.
+
+    A framing error in the middle of a body (a chunk size that is not hex, a chunk longer than it
+    said) reaches only the protocol: llhttp's parser forgets the body stream before raising, and the
+    protocol closes the transport, so nothing else would wake a reader of that body: the client would
+    get the first chunks and then nothing until the exchange's deadline."""
+
+    def set_exception(self, exc: BaseException, *cause: BaseException) -> None:
+        payload = self._payload
+        if payload is not None and not payload.is_eof() and payload.exception() is None:
+            payload.set_exception(ClientPayloadError("the answer's body broke off"), exc)
+        super().set_exception(exc, *cause)
 
 
 class _Connection:
@@ -200,6 +216,9 @@ class Pool:
 
     async def _borrow(self, deadline: float, fresh: bool) -> _Connection:
         loop = asyncio.get_running_loop()
+        # Waiting for a free connection is bounded like opening one: a pool held by slow exchanges
+        # answers 504 within the connect timeout instead of queueing requests up to the total one.
+        wait_until: float | None = None
         while True:
             if self.closed:
                 raise connect_failure("the upstream pool is closed")
@@ -217,10 +236,12 @@ class Pool:
             if self._idle:  # at the limit with idle connections: make room for a new one
                 self._idle.popleft().close()
                 continue
+            if wait_until is None:
+                wait_until = min(deadline, loop.time() + self.connect_timeout)
             waiter = loop.create_future()
             self._waiters.append(waiter)
             try:
-                async with asyncio.timeout_at(deadline):
+                async with asyncio.timeout_at(wait_until):
                     await waiter
             except BaseException as exc:
                 if waiter.done() and not waiter.cancelled():
@@ -241,7 +262,7 @@ class Pool:
                     await self._resolve(loop), happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY, loop=loop
                 )
                 _, protocol = await loop.create_connection(
-                    lambda: ResponseHandler(loop),
+                    lambda: _Protocol(loop),
                     sock=sock,
                     ssl=self._ssl,
                     server_hostname=self.host if self._ssl is not None else None,
