@@ -14,7 +14,13 @@ Only the quiet path is taken here: not while the client's pipelined requests are
 paused reading for its queue), nor while the client is not reading answers (the transport's buffer
 is full), nor for an upgrade or a parse error. Those keep aiohttp's own flow control.
 
-Both additions read aiohttp's private connection state (`INTERNALS`). pyproject bounds aiohttp to the
+At shutdown (`Server.drain`) a connection answers the requests that got in, whose request line and
+headers had arrived: the one being handled, its body still arriving or not, and whole requests
+queued behind it; the last answer says Connection: close and the connection closes after it. aiohttp's
+own `close` would drop every byte received from then on (a body still arriving never ends) and the
+queued requests with it. A request that starts after the drain began is not read.
+
+These additions read aiohttp's private connection state (`INTERNALS`). pyproject bounds aiohttp to the
 releases this is tested with; an aiohttp without that state (installed past the bounds) still serves
 every request, through the handler alone, with a warning at start-up.
 """
@@ -31,6 +37,7 @@ from aiohttp import web
 from aiohttp.http_parser import HttpRequestParser, RawRequestMessage
 from aiohttp.streams import StreamReader
 from aiohttp.web_protocol import RequestHandler, RequestPayloadError, _ErrInfo
+from aiohttp.web_request import BaseRequest
 
 from proxy.pipeline import report_bug
 from proxy.respond import Responder
@@ -58,12 +65,19 @@ INTERNALS = (
     "_next_keepalive_close_time",
     "_process_keepalive",
     "_current_request",
+    "_request_in_progress",
+    "_close",
+    "_force_close",
 )
 
 
-def missing_internals(protocol: type = RequestHandler, parser: type = HttpRequestParser) -> list[str]:
+def missing_internals(
+    protocol: type = RequestHandler, parser: type = HttpRequestParser, request: type = BaseRequest
+) -> list[str]:
     """What `Connection` needs of aiohttp and this aiohttp lacks (empty when all is there)."""
     missing = [name for name in INTERNALS if not hasattr(protocol, name)]
+    if "_message" not in getattr(request, "ATTRS", ()):  # the instance attribute aiohttp declares there
+        missing.append("BaseRequest._message")
     if not hasattr(parser, "message_consumed"):
         missing.append("HttpRequestParser.message_consumed")
     return missing
@@ -83,6 +97,9 @@ class Connection(RequestHandler):
     on_refused: Callable[[int], None] | None = None
     # What `answer_now` learned of the request it declined (the next one the handler gets).
     judged: Any = None
+    # Shutdown (`drain`): None while serving; True while the requests that got in may still need bytes
+    # (a body arriving); False once a request after them began, when nothing more is read.
+    _draining: bool | None = None
 
     def data_received(self, data: bytes) -> None:
         if MISSING_INTERNALS:
@@ -142,6 +159,9 @@ class Connection(RequestHandler):
             waiter.set_result(None)
 
     def _received(self, data: bytes) -> None:
+        if self._draining is not None:
+            self._drain_received(data)
+            return
         queued = len(self._messages)
         super().data_received(data)
         if len(self._messages) == queued:
@@ -154,6 +174,78 @@ class Connection(RequestHandler):
             content = current.content
             if not content.is_eof():
                 content.set_exception(RequestPayloadError("malformed body framing"))
+
+    def drain(self) -> bool:
+        """Shutdown: answer the requests that got in, the last with Connection: close, then close;
+        read no new request. An idle connection closes now. Returns whether any request is left to
+        answer (the connection closes on its own after it)."""
+        if MISSING_INTERNALS or self._force_close or self._close or self.transport is None:
+            self.close()
+            return False
+        messages = self._messages
+        if not messages and not self._request_in_progress:
+            waiter = self._waiter
+            if waiter is not None and not waiter.done():
+                # Idle: no request got in, and the one it waits for would not be read.
+                self.force_close()
+            else:
+                # Between requests (the rest of an answered request's body being read and dropped, or
+                # a task not started yet): aiohttp's close ends it when that is done.
+                self.close()
+            return False
+        if messages:
+            # The loop carries on through the queue; the last queued request's answer ends it.
+            message, payload = messages[-1]
+            if isinstance(message, RawRequestMessage) and not message.should_close:
+                messages[-1] = (message._replace(should_close=True), payload)
+        else:
+            current = self._current_request
+            if current is not None:  # not yet returned: its answer may still say close
+                message = current._message
+                if not message.should_close:
+                    current._message = message._replace(should_close=True)
+            self._close = True  # the loop ends after this request, whatever its answer said
+        self._draining = True
+        return True
+
+    def _drain_received(self, data: bytes) -> None:
+        """Bytes received after `drain`: parsed while they belong to the requests that got in (a body
+        still arriving); the first request after them is dropped, and nothing more is read."""
+        if not self._draining:
+            return
+        messages = self._messages
+        queued = len(messages)
+        # aiohttp drops bytes once `_close` is set; and its task must not wake for a request dropped
+        # below (it waits for none after `drain`, but a wake-up to an empty queue would fail).
+        closing, waiter = self._close, self._waiter
+        self._close, self._waiter = False, None
+        try:
+            super().data_received(data)
+        finally:
+            self._close, self._waiter = closing, waiter
+        if len(messages) == queued:
+            return
+        if isinstance(messages[queued][0], _ErrInfo):
+            # A framing error in the body being read, as in `_received`: that body's error.
+            if queued:
+                body: StreamReader | None = messages[queued - 1][1]
+            else:
+                current = self._current_request
+                body = current.content if current is not None else None
+            if body is not None and not body.is_eof():
+                body.set_exception(RequestPayloadError("malformed body framing"))
+        while len(messages) > queued:
+            messages.pop()
+        self._draining = False
+
+    def drop_queued(self) -> list[RawRequestMessage | None]:
+        """The end of the grace period: the requests still queued (None for one aiohttp could not
+        parse) are taken out of the queue, never to be handled; nothing more is read."""
+        dropped = [m if isinstance(m, RawRequestMessage) else None for m, _ in self._messages]
+        self._messages.clear()
+        if self._draining is not None:
+            self._draining = False
+        return dropped
 
     # Called once when the client's connection is lost while it is set: a forwarded request's upstream
     # exchange stops then, instead of holding an upstream connection for no one (`forward.Forwarder`).
@@ -211,6 +303,10 @@ class Server(web.Server):
         # Every client connection until its socket is closed: at shutdown, aiohttp forgets a connection
         # as soon as it asked to close it, while answers may still wait in its buffer for a slow reader.
         self._open: dict[RequestHandler, asyncio.Transport] = {}
+        # At shutdown: the connections still answering requests that got in, and a future done once
+        # every one of them has closed.
+        self._busy: set[Connection] = set()
+        self.drained: asyncio.Future[None] = self._loop.create_future()
 
     def connection_made(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
         super().connection_made(handler, transport)
@@ -219,6 +315,29 @@ class Server(web.Server):
     def connection_lost(self, handler: RequestHandler, exc: BaseException | None = None) -> None:
         super().connection_lost(handler, exc)
         self._open.pop(handler, None)
+        if self._busy:
+            self._busy.discard(handler)  # type: ignore[arg-type]
+            if not self._busy and not self.drained.done():
+                self.drained.set_result(None)
+
+    def drain(self) -> None:
+        """Shutdown, once the listener is closed: idle connections close now; each busy one answers the
+        requests that got in and then closes (`Connection.drain`). `drained` is done once all have."""
+        for handler in list(self._connections):
+            if not isinstance(handler, Connection):
+                handler.close()
+            elif handler.drain():
+                self._busy.add(handler)
+        if not self._busy and not self.drained.done():
+            self.drained.set_result(None)
+
+    def cut(self) -> list[RawRequestMessage | None]:
+        """The end of the grace period: the requests still queued on draining connections will not be
+        handled. Returns them (None for one aiohttp could not parse), to be recorded."""
+        dropped: list[RawRequestMessage | None] = []
+        for handler in self._busy:
+            dropped += handler.drop_queued()
+        return dropped
 
     async def written_out(self, deadline: float, cancel: asyncio.Event | None = None) -> int:
         """Wait until every client connection is closed, its buffered answers written out, at most until

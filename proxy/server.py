@@ -369,6 +369,21 @@ def make_on_refused(state: ProxyState) -> Callable[[int], None]:
     return refused
 
 
+def _record_unanswered(state: ProxyState, message: RawRequestMessage | None) -> None:
+    """A request still queued on its connection when the shutdown grace period ended, which no handler
+    got (None: one aiohttp could not parse): recorded as a request cut in flight is, 503 proxy_error.
+    Its client gets no answer."""
+    method = route = OTHER
+    if message is not None:
+        length = message.headers.get("Content-Length")
+        size = int(length) if length is not None and length.isdigit() else None
+        parsed = inspect(message.method, message.path, message.headers, size, state.contract)
+        method = parsed.method
+        route = state.metrics.route_label(parsed.route.template if parsed.route is not None else None)
+    state.metrics.request_done(route, method, "proxy_error", 503, 0.0)
+    accesslog.access.record(state.next_request_id(), method, route, 503, "proxy_error", "", 0.0, 0.0)
+
+
 def _unread_body(payload: StreamReader) -> bytes:
     """A complete body, left in its stream: should the handler take the request after all, it reads
     the same bytes again."""
@@ -650,7 +665,7 @@ class RunningProxy:
         self.state.metrics.ready.set(1)
 
     async def stop(self, cancel: asyncio.Event | None = None) -> None:
-        """Readiness off first; then stop accepting, let in-flight requests finish within the grace
+        """Readiness off first; then stop accepting, answer the requests that got in within the grace
         period (or until `cancel` is set), cancel what is left, and close both listeners and the pool."""
         state = self.state
         state.draining = True
@@ -659,18 +674,28 @@ class RunningProxy:
         if runner is not None:
             for site in list(runner.sites):
                 await site.stop()
-            if runner.server is not None:
-                runner.server.pre_shutdown()  # idle keep-alive connections close, busy ones after answering
+            server = runner.server
+            if isinstance(server, Server):
+                # Idle connections close; busy ones answer what got in (a body still arriving, whole
+                # requests queued behind the one being handled), the last with Connection: close.
+                server.drain()
+            elif server is not None:
+                server.pre_shutdown()
             loop = asyncio.get_running_loop()
             deadline = loop.time() + state.settings.shutdown_grace_seconds
-            await self._wait_for_handlers(deadline, cancel)
+            await self._wait_for_requests(server, deadline, cancel)
+            # Queued requests first, so that no handler starts on one while those in flight are cancelled.
+            queued = server.cut() if isinstance(server, Server) else []
+            if queued:
+                log.warning("dropping %d queued request(s) not yet handled", len(queued))
+                for message in queued:
+                    _record_unanswered(state, message)
             left = set(state.handlers)
             if left:
                 log.warning("cancelling %d request(s) still in flight", len(left))
                 for task in left:
                     task.cancel()
                 await asyncio.wait(left, timeout=CLOSE_SECONDS)
-            server = runner.server
             await runner.cleanup()
             # Answers already given may still be on their way to clients that read slowly.
             if isinstance(server, Server):
@@ -682,16 +707,24 @@ class RunningProxy:
             await self._admin_runner.cleanup()
         accesslog.access.flush()
 
-    async def _wait_for_handlers(self, deadline: float, cancel: asyncio.Event | None) -> None:
+    async def _wait_for_requests(
+        self, server: web.Server | None, deadline: float, cancel: asyncio.Event | None
+    ) -> None:
+        """Until no handler runs and every draining connection has closed (a handler may be done while
+        its connection still holds a queued request), the deadline passes, or `cancel` is set."""
         loop = asyncio.get_running_loop()
+        drained = server.drained if isinstance(server, Server) else None
         cancelled = asyncio.ensure_future((cancel or asyncio.Event()).wait())
         try:
-            while self.state.handlers and not cancelled.done():
+            while not cancelled.done():
+                waiting: set[asyncio.Future[Any]] = set(self.state.handlers)
+                if drained is not None and not drained.done():
+                    waiting.add(drained)
                 remaining = deadline - loop.time()
-                if remaining <= 0:
+                if not waiting or remaining <= 0:
                     return
                 await asyncio.wait(
-                    {*self.state.handlers, cancelled}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+                    {*waiting, cancelled}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
                 )
         finally:
             cancelled.cancel()

@@ -1,24 +1,34 @@
-"""Shutdown and start-up of the real command (`python -m proxy`), as a subprocess at debug log level.
+"""Shutdown and start-up of the real command (`python -m proxy`), as a subprocess at debug log level,
+and of a proxy in the test's own process (`RunningProxy.stop`, what SIGTERM runs) where its access
+lines and metrics are read directly.
 
 SIGTERM under load: readiness turns 503 at once, the listener stops accepting, every request that got
-in is answered in full within the grace period, exit 0, no traceback. A second signal, or the end of
-the grace period, cancels what is left promptly and still exits 0 without a traceback. An upstream
-that is down at start does not keep the proxy from starting and being ready.
+in is answered in full within the grace period, exit 0, no traceback. That includes a request whose
+body is still arriving and whole requests pipelined behind one being handled. A second signal, or the
+end of the grace period, cancels what is left promptly, records it as 503 proxy_error, and still exits
+0 without a traceback. An upstream that is down at start does not keep the proxy from starting and
+being ready.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import signal
 import socket
 import time
 
 import aiohttp
+from aiohttp import web
 
-from tests.conftest import wait_until
+from proxy import accesslog
+from proxy.server import RunningProxy
+from tests.conftest import Behaviour, ProxyFactory, Upstream, wait_until
 from tests.reliability.conftest import SecretsWatch
 from tests.reliability.harness import (
     AUTH,
+    CREATE,
     GRADE,
     GRADE_BODY,
     TOKEN,
@@ -27,6 +37,7 @@ from tests.reliability.harness import (
     FaultUpstream,
     ProxyProcess,
     SeenRequest,
+    header_of,
     raw_request,
     slow_first_byte,
     status_of,
@@ -317,3 +328,280 @@ async def test_a_client_that_never_reads_is_cut_at_the_end_of_the_grace_period(
     _clean_exit(proxy, code, secrets_watch)
     assert 1.5 < elapsed < 6, elapsed
     assert "cut 1 client connection(s) whose answers were not yet read" in proxy.output()
+
+
+# --- requests that got in before the signal ------------------------------------------------------
+#
+# A request got in once its request line and headers arrived. Its body may still be on its way, and a
+# client may have pipelined more whole requests behind one being handled: all of them are answered,
+# the last with Connection: close, and the connection then closes. A request that starts after the
+# signal is not read.
+
+CREATE_BODY = b'{"title":"Q1","description":"Ch3","due_date":"2099-05-01T17:00:00Z"}'
+DRIP = b'{"data":{"drip":"' + b"d" * 64 + b'"}}'
+LATE = b"GET /late HTTP/1.1\r\nHost: x\r\n\r\n"
+CREATE_TEMPLATE = "/v3.1/sections/{section_id}/assignments"
+
+
+def _create_head(length: int) -> bytes:
+    return (
+        f"POST {CREATE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+    ).encode()
+
+
+def _echo(body: bytes) -> bytes:
+    return b'{"data":{"echo":' + str(len(body)).encode() + b"}}"
+
+
+async def _slowdrip(request: web.BaseRequest, body: bytes) -> web.StreamResponse:
+    """An answer that takes about 1.2 s, its body in pieces."""
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    response.content_length = len(DRIP)
+    await response.prepare(request)
+    for i in range(0, len(DRIP), 22):
+        await asyncio.sleep(0.3)
+        await response.write(DRIP[i : i + 22])
+    await response.write_eof()
+    return response
+
+
+def _held(release: asyncio.Event) -> Behaviour:
+    async def behaviour(request: web.BaseRequest, body: bytes) -> web.StreamResponse:
+        await asyncio.wait_for(release.wait(), 20)
+        return web.Response(body=b'{"data":{}}')
+
+    return behaviour
+
+
+async def _connect(port: int, data: bytes) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(data)
+    await writer.drain()
+    return reader, writer
+
+
+async def _read_to_end(reader: asyncio.StreamReader, timeout: float) -> bytes:
+    """Everything the proxy sends until it closes the connection (or resets it); TimeoutError if it
+    has not closed it within `timeout`."""
+    received = bytearray()
+    with contextlib.suppress(ConnectionError):
+        async with asyncio.timeout(timeout):
+            while chunk := await reader.read(65536):
+                received += chunk
+    return bytes(received)
+
+
+def _answers(data: bytes) -> list[tuple[bytes, bytes]]:
+    """The answers in `data`, each (head, body), framed by Content-Length; nothing may be left over."""
+    answers = []
+    while data:
+        head, sep, rest = data.partition(b"\r\n\r\n")
+        assert sep, data[:200]
+        length = header_of(head + sep, "Content-Length")
+        size = int(length) if length is not None else 0
+        assert len(rest) >= size, (head, rest)
+        answers.append((head, rest[:size]))
+        data = rest[size:]
+    return answers
+
+
+def _closes(head: bytes) -> bool:
+    return (header_of(head + b"\r\n\r\n", "Connection") or "").lower() == "close"
+
+
+def _access_records(watch: SecretsWatch) -> list[dict[str, object]]:
+    accesslog.access.flush()
+    lines = [line for line in watch.handler.lines if line.startswith('{"time"')]
+    return [json.loads(line) for line in lines]
+
+
+def _requests_total(proxy: RunningProxy, outcome: str, status_class: str) -> float:
+    registry = proxy.state.metrics.registry
+    return sum(
+        sample.value
+        for family in registry.collect()
+        if family.name == "clever_proxy_requests"
+        for sample in family.samples
+        if sample.name == "clever_proxy_requests_total"
+        and sample.labels["outcome"] == outcome
+        and sample.labels["status_class"] == status_class
+    )
+
+
+async def test_a_body_still_arriving_at_shutdown_is_read_and_its_request_answered(
+    upstream: Upstream, start_proxy: ProxyFactory, secrets_watch: SecretsWatch
+) -> None:
+    """Bodies of a checked route (read whole, then judged) and of a route the proxy streams upstream,
+    both only begun when the drain starts: the rest is read, both are answered with Connection: close
+    long before the grace period ends. A request sent after the body is not read. An idle keep-alive
+    connection is closed at once."""
+    proxy = await start_proxy(upstream.url, **{"server.shutdown_grace_seconds": 8})
+    echo_body = bytes(range(256)) * 3 + b"e" * 232  # 1000 bytes
+    checked = await _connect(proxy.port, _create_head(len(CREATE_BODY)) + CREATE_BODY[:10])
+    streamed = await _connect(
+        proxy.port, b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" + echo_body[:100]
+    )
+    idle = await _connect(proxy.port, b"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert _answers(await idle[0].readuntil(b'{"data":{"echo":0}}'))[0][0].startswith(b"HTTP/1.1 200")
+    await wait_until(lambda: proxy.state.in_flight == 2)
+
+    loop = asyncio.get_running_loop()
+    signalled = loop.time()
+    stopping = asyncio.create_task(proxy.stop())
+    assert await _read_to_end(idle[0], 2) == b""  # an idle connection is closed, not waited for
+    await asyncio.sleep(1.0)
+    assert not stopping.done()
+    checked[1].write(CREATE_BODY[10:] + LATE)
+    streamed[1].write(echo_body[100:])
+    checked_reply, streamed_reply = await asyncio.gather(
+        _read_to_end(checked[0], 5), _read_to_end(streamed[0], 5)
+    )
+    await asyncio.wait_for(stopping, 5)
+    elapsed = loop.time() - signalled
+    for _, writer in (checked, streamed, idle):
+        writer.close()
+
+    [(head, body)] = _answers(checked_reply)  # one answer: the request after the body was not read
+    assert head.startswith(b"HTTP/1.1 200 ") and body == _echo(CREATE_BODY) and _closes(head), head
+    [(head, body)] = _answers(streamed_reply)
+    assert head.startswith(b"HTTP/1.1 200 ") and body == _echo(echo_body) and _closes(head), head
+    posted = {r.raw_path: r.body for r in upstream.received if r.method == "POST"}
+    assert posted == {CREATE: CREATE_BODY, "/echo": echo_body}
+    assert "/late" not in [r.raw_path for r in upstream.received]
+    assert elapsed < 4.0, elapsed  # the bodies came 1 s after the drain began; nothing waited for 8 s
+    posts = [r for r in _access_records(secrets_watch) if r["method"] == "POST"]
+    assert sorted((r["status"], r["outcome"]) for r in posts) == [(200, "forwarded")] * 2
+    assert _requests_total(proxy, "proxy_error", "5xx") == 0
+    assert not any("cancelling" in line for line in secrets_watch.handler.lines)
+
+
+async def test_whole_requests_pipelined_behind_one_in_flight_are_answered_at_shutdown(
+    upstream: Upstream, start_proxy: ProxyFactory, secrets_watch: SecretsWatch
+) -> None:
+    """A POST that arrived whole behind a slow GET on the same connection got in: after the GET's
+    answer it is forwarded and answered too, with Connection: close; a request sent after the
+    drain began is not read."""
+    upstream.behaviours["/slowdrip"] = _slowdrip
+    proxy = await start_proxy(upstream.url, **{"server.shutdown_grace_seconds": 8})
+    reader, writer = await _connect(
+        proxy.port,
+        b"GET /slowdrip HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nping",
+    )
+    await wait_until(lambda: [r.raw_path for r in upstream.received] == ["/slowdrip"])
+    loop = asyncio.get_running_loop()
+    signalled = loop.time()
+    stopping = asyncio.create_task(proxy.stop())
+    await asyncio.sleep(0.2)
+    writer.write(LATE)
+    reply = await _read_to_end(reader, 6)
+    await asyncio.wait_for(stopping, 5)
+    elapsed = loop.time() - signalled
+    writer.close()
+
+    answers = _answers(reply)
+    assert [(head.split(b"\r\n")[0], body) for head, body in answers] == [
+        (b"HTTP/1.1 200 OK", DRIP),
+        (b"HTTP/1.1 200 OK", _echo(b"ping")),
+    ]
+    assert not _closes(answers[0][0]) and _closes(answers[1][0])
+    assert [(r.raw_path, r.body) for r in upstream.received] == [("/slowdrip", b""), ("/echo", b"ping")]
+    assert elapsed < 4.0, elapsed
+    records = _access_records(secrets_watch)
+    assert [(r["method"], r["status"], r["outcome"]) for r in records[-2:]] == [
+        ("GET", 200, "forwarded"),
+        ("POST", 200, "forwarded"),
+    ]
+    assert _requests_total(proxy, "forwarded", "2xx") == 2
+
+
+async def test_what_is_left_at_the_end_of_the_grace_period_is_cut_and_recorded(
+    upstream: Upstream, start_proxy: ProxyFactory, secrets_watch: SecretsWatch
+) -> None:
+    """At the end of the grace period, a request whose upstream has not answered, one whose body never
+    finished, and one still queued behind the first are all cut: no answer, each recorded as a 503
+    proxy_error (access line and metrics); the queued one never reaches the upstream."""
+    release = asyncio.Event()
+    upstream.behaviours["/held"] = _held(release)
+    proxy = await start_proxy(upstream.url, **{"server.shutdown_grace_seconds": 1.5})
+    try:
+        held = await _connect(
+            proxy.port,
+            b"GET /held HTTP/1.1\r\nHost: x\r\n\r\n"
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nping",
+        )
+        stalled = await _connect(proxy.port, _create_head(len(CREATE_BODY)) + CREATE_BODY[:10])
+        await wait_until(lambda: proxy.state.in_flight == 2 and len(upstream.received) == 1)
+        loop = asyncio.get_running_loop()
+        signalled = loop.time()
+        await asyncio.wait_for(proxy.stop(), 6)
+        elapsed = loop.time() - signalled
+        replies = [await _read_to_end(reader, 2) for reader, _ in (held, stalled)]
+        for _, writer in (held, stalled):
+            writer.close()
+    finally:
+        release.set()
+    assert replies == [b"", b""]
+    assert 1.4 <= elapsed < 3.5, elapsed
+    assert [r.raw_path for r in upstream.received] == ["/held"]
+    records = _access_records(secrets_watch)
+    assert sorted((r["method"], r["status"], r["outcome"]) for r in records) == [
+        ("GET", 503, "proxy_error"),
+        ("POST", 503, "proxy_error"),
+        ("POST", 503, "proxy_error"),
+    ]
+    assert {r["route"] for r in records} == {"other", CREATE_TEMPLATE}
+    assert _requests_total(proxy, "proxy_error", "5xx") == 3
+
+
+async def test_sigterm_answers_a_body_still_arriving_and_a_pipelined_request(
+    upstream: Upstream, secrets_watch: SecretsWatch
+) -> None:
+    """The real command: SIGTERM while one request's body is still arriving and another whole request
+    waits behind a slow one on the same connection. Both, and the slow one, are answered; the proxy
+    exits 0 as soon as they are, well within its grace period."""
+    upstream.behaviours["/slowdrip"] = _slowdrip
+    proxy = await ProxyProcess.start(upstream.url, "--log-level", "debug", server_shutdown_grace_seconds="10")
+    try:
+        checked = await _connect(proxy.port, _create_head(len(CREATE_BODY)) + CREATE_BODY[:10])
+        piped = await _connect(
+            proxy.port,
+            b"GET /slowdrip HTTP/1.1\r\nHost: x\r\n\r\n"
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nping",
+        )
+        async with aiohttp.ClientSession() as client:
+            deadline = time.monotonic() + 10
+            while True:
+                async with client.get(f"http://127.0.0.1:{proxy.admin_port}/metrics") as resp:
+                    text = await resp.text()
+                if "clever_proxy_in_flight_requests 2.0" in text:
+                    break
+                assert time.monotonic() < deadline, "the two requests did not get in"
+                await asyncio.sleep(0.02)
+        signalled = time.monotonic()
+        proxy.signal(signal.SIGTERM)
+        await asyncio.sleep(1.0)
+        checked[1].write(CREATE_BODY[10:])
+        checked_reply, piped_reply = await asyncio.gather(
+            _read_to_end(checked[0], 6), _read_to_end(piped[0], 6)
+        )
+        code = await proxy.wait(8)
+        elapsed = time.monotonic() - signalled
+        for _, writer in (checked, piped):
+            writer.close()
+    finally:
+        await proxy.kill()
+    _clean_exit(proxy, code, secrets_watch)
+    [(head, body)] = _answers(checked_reply)
+    assert head.startswith(b"HTTP/1.1 200 ") and body == _echo(CREATE_BODY) and _closes(head)
+    assert [body for _, body in _answers(piped_reply)] == [DRIP, _echo(b"ping")]
+    assert elapsed < 5.0, elapsed
+    assert sorted(r.raw_path for r in upstream.received) == sorted([CREATE, "/slowdrip", "/echo"])
+    lines = [json.loads(line) for line in bytes(proxy.stdout).decode().splitlines() if line.startswith("{")]
+    assert sorted((r["method"], r["status"], r["outcome"]) for r in lines) == [
+        ("GET", 200, "forwarded"),
+        ("POST", 200, "forwarded"),
+        ("POST", 200, "forwarded"),
+    ]
+    assert "cancelling" not in proxy.output()
