@@ -424,6 +424,11 @@ class Pool:
             if isinstance(exc, OSError | ClientError | HttpProcessingError):
                 raise protocol_failure(type(exc).__name__) from None
             raise
+        if message.code == 101:
+            # The proxy never forwards Upgrade, so this switches to a protocol no one asked for: passed
+            # on, it would leave the client on a connection that speaks nothing.
+            self.discard(connection)
+            raise protocol_failure("an unrequested 101 Switching Protocols")
         connection.content = content
         if connection.upload is not None and connection.upload.done():
             _cut_on_failure(connection)(connection.upload)  # it failed as the head arrived

@@ -391,3 +391,30 @@ async def test_closing_the_pool_releases_every_waiter(fault_upstream: FaultUpstr
     await pool.close()
     assert await asyncio.wait_for(asyncio.gather(*waiters), 1.0) == ["connect"] * 3
     pool.discard(held)
+
+
+async def test_an_unrequested_101_is_a_protocol_error(
+    fault_upstream: FaultUpstream, start_proxy: ProxyFactory
+) -> None:
+    """The proxy never forwards Upgrade, so a 101 answers nothing it asked: passing it on would leave
+    the client on a connection with no protocol (it got a bare 101 and then waited for the idle timeout)."""
+
+    async def switches(conn: Conn, req: SeenRequest) -> bool:
+        await conn.send(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo\r\nConnection: Upgrade\r\n\r\nfoo-bytes"
+        )
+        await asyncio.sleep(3)  # keeps the connection, as a switched protocol would
+        return False
+
+    fault_upstream.behaviours[GRADE] = switches
+    proxy = await start_proxy(fault_upstream.url, **{**FAST, "upstream.total_timeout_seconds": 5.0})
+    baseline = proxy_tasks(fault_upstream)
+    started = time.monotonic()
+    async with aiohttp.ClientSession() as client:
+        status, headers, raw = await _send(client, proxy.port, "PATCH", GRADE, GRADE_BODY)
+    assert time.monotonic() - started < 1.5
+    assert status == 502 and headers["X-Clever-Proxy"] == "error; kind=protocol"
+    assert b"foo-bytes" not in raw
+    assert len(fault_upstream.handled(GRADE)) == 1
+    assert metric(proxy, "clever_proxy_upstream_errors_total", kind="protocol") == 1
+    await settle(proxy, baseline, fault_upstream)
