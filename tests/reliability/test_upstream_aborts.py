@@ -125,14 +125,8 @@ async def test_waiting_for_a_free_pooled_connection_is_bounded_by_the_connect_ti
         return True
 
     fault_upstream.behaviours["/v3.0/stall"] = stall
-    proxy = await start_proxy(
-        fault_upstream.url,
-        **{
-            "upstream.pool_size": 2,
-            "upstream.connect_timeout_seconds": 0.3,
-            "upstream.total_timeout_seconds": 5.0,
-        },
-    )
+    settings = {**LONG, "upstream.pool_size": 2, "upstream.connect_timeout_seconds": 0.3}
+    proxy = await start_proxy(fault_upstream.url, **settings)
     baseline = proxy_tasks(fault_upstream)
     loop = asyncio.get_running_loop()
 
@@ -262,14 +256,8 @@ async def test_a_client_leaving_while_waiting_for_a_pooled_connection_gives_up_i
     fault_upstream: FaultUpstream, start_proxy: ProxyFactory
 ) -> None:
     fault_upstream.default = _held_until_closed
-    proxy = await start_proxy(
-        fault_upstream.url,
-        **{
-            "upstream.pool_size": 1,
-            "upstream.connect_timeout_seconds": 3.0,
-            "upstream.total_timeout_seconds": 5.0,
-        },
-    )
+    settings = {**LONG, "upstream.pool_size": 1, "upstream.connect_timeout_seconds": 3.0}
+    proxy = await start_proxy(fault_upstream.url, **settings)
     baseline = proxy_tasks(fault_upstream)
     _, holder = await asyncio.open_connection("127.0.0.1", proxy.port)
     holder.write(_head("GET", "/v3.0/held"))
