@@ -128,6 +128,13 @@ def _host(key: str, value: Any) -> str:
     value = _str(key, value)
     if not value or any(c.isspace() for c in value) or "/" in value:
         raise SettingsError(f"{key}: not a host name or address: {value!r}")
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        try:  # what the resolver will be given; "a..b" or a 64-character label fail here, not at bind
+            value.encode("idna")
+        except UnicodeError:
+            raise SettingsError(f"{key}: not a host name or address: {value!r}") from None
     return value
 
 
@@ -409,9 +416,11 @@ def load(
     contract = Path(values["checks.contract"])
     if not contract.is_absolute():
         contract = base_dirs.get("checks.contract", Path.cwd()) / contract
-    if values["upstream.connect_timeout_seconds"] > values["upstream.total_timeout_seconds"]:
+    connect, total = "upstream.connect_timeout_seconds", "upstream.total_timeout_seconds"
+    if values[connect] > values[total]:
         raise SettingsError(
-            "upstream.connect_timeout_seconds: must not exceed upstream.total_timeout_seconds"
+            f"{connect} ({values[connect]:g}, from {sources[connect]}) must not exceed "
+            f"{total} ({values[total]:g}, from {sources[total]})"
         )
     if _same_socket(values["listen.host"], values["listen.port"], values["admin.host"], values["admin.port"]):
         # Workers share ports with SO_REUSEPORT: the two listeners would split each other's traffic.

@@ -81,6 +81,13 @@ def test_relative_contract_path_is_relative_to_the_file_that_sets_it(tmp_path: P
         ),
         ('[upstream]\nurl = "https://api.clever.com/v3.1"\n', "upstream.url: give only scheme"),
         ('[upstream]\nurl = "http://a..b"\n', "upstream.url: not a valid host name"),
+        (
+            "[upstream]\ntotal_timeout_seconds = 5\n",
+            "upstream.connect_timeout_seconds (10, from defaults) must not exceed "
+            "upstream.total_timeout_seconds (5, from ",
+        ),
+        ('[listen]\nhost = "not..a..host"\n', "listen.host: not a host name or address: 'not..a..host'"),
+        (f'[admin]\nhost = "{"x" * 64}.example"\n', "admin.host: not a host name or address"),
         ('[server]\nmarker_header = "Content-Length"\n', "server.marker_header: 'Content-Length' frames"),
         (
             "[upstream]\ntotal_timeout_seconds = -1\n",
