@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from aiohttp.http import HttpVersion11
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.http_parser import RawRequestMessage
 from aiohttp.streams import StreamReader
@@ -80,7 +81,7 @@ _http_log.addFilter(_WithoutRequestBytes())
 UPSTREAM_MESSAGES = {
     "connect": "clever-proxy could not reach Clever (connection failed)",
     "timeout": "clever-proxy could not reach Clever (no answer in time)",
-    "protocol": "clever-proxy could not reach Clever (the connection failed mid-request)",
+    "protocol": "clever-proxy could not reach Clever (the connection broke off or did not answer in HTTP)",
 }
 
 
@@ -229,6 +230,12 @@ def make_handler(state: ProxyState):
                 request.method, request.raw_path, request.headers, request.content_length, state.contract
             )
         route = metrics.route_label(parsed.route.template if parsed.route is not None else None)
+        version = request.version
+        if version not in KNOWN_VERSIONS:
+            # llhttp takes "HTTP/2.0" and "HTTP/0.9" request lines; whatever answers this one goes
+            # out on HTTP/1.1 framing, so its status line says so (not "HTTP/2.0 200" on HTTP/1).
+            request._version = HttpVersion11
+            request._cache.pop("version", None)  # aiohttp's reify cache of it
         exchange = Exchange()
         rule = ""
         try:
@@ -237,7 +244,7 @@ def make_handler(state: ProxyState):
                     # HTTP allows no "#" in a request target, and yarl would cut it off as a fragment:
                     # the request cannot be forwarded as sent.
                     return await _client_failure(state, request, ClientFailure("bad_target", 400), exchange)
-                framing = _unforwardable_framing(request.headers, request.version)
+                framing = _unforwardable_framing(request.headers, version)
                 if framing is not None:
                     return await _client_failure(state, request, ClientFailure(framing, 501), exchange)
                 if wants_body(parsed):
@@ -247,7 +254,7 @@ def make_handler(state: ProxyState):
                         parsed = with_body(parsed, body)
                     except ClientFailure as failure:
                         return await _client_failure(state, request, failure, exchange)
-                verdict = _judge(state.pipeline, parsed, request.version)
+                verdict = _judge(state.pipeline, parsed, version)
             if type(verdict) is Reject:
                 rule = verdict.rule
                 exchange.outcome = "rejected"

@@ -311,12 +311,14 @@ async def test_a_request_line_in_another_http_version_is_left_to_clever(
     upstream: Upstream, start_proxy: ProxyFactory, version: str
 ) -> None:
     """Go's server answers a request line in HTTP/2.0 or 0.9 with a 505: a local answer (in the
-    request's version, as aiohttp frames it) would not be Clever's. Forwarded."""
+    request's version, as aiohttp frames it) would not be Clever's. Forwarded; the answer goes out
+    on this HTTP/1 connection as HTTP/1.1 (aiohttp would write "HTTP/2.0 200" on HTTP/1 framing)."""
     proxy = await start_proxy(upstream.url)
     reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
     writer.write(f"GET {ONE} {version}\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
     answer = await asyncio.wait_for(reader.read(), 5)
     writer.close()
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
     assert b"X-Clever-Proxy: local" not in answer
     assert [r.raw_path for r in upstream.received] == [ONE]
     forwards = proxy.state.metrics.registry.get_sample_value(
