@@ -46,6 +46,9 @@ DNS_TTL_SECONDS = 60.0
 HAPPY_EYEBALLS_DELAY = 0.25
 # Interim answers (100 Continue, 103 Early Hints) precede the real one; 101 ends HTTP/1.1 itself.
 _INTERIM = range(100, 200)
+# Interim (1xx) answers skipped before the real one; more is a broken upstream (Go's Transport gives
+# up past 5 as well).
+MAX_INTERIM_ANSWERS = 5
 # A body up to this size is copied after the head to go out in one write; larger ones are not copied.
 _JOIN_BELOW = 64 * 1024
 
@@ -409,8 +412,16 @@ class Pool:
             connection.upload.add_done_callback(_cut_on_failure(connection))
         try:
             message, content = await protocol.read()
+            interim = 0
             while message.code in _INTERIM and message.code != 101:
+                interim += 1
+                if interim > MAX_INTERIM_ANSWERS:
+                    raise _TooManyInterim
                 message, content = await protocol.read()
+        except _TooManyInterim:
+            # Parsed answers come back without a turn of the loop: a flood of them would hold it.
+            self.discard(connection)
+            raise protocol_failure(f"more than {MAX_INTERIM_ANSWERS} 1xx interim answers") from None
         except BaseException as exc:
             upload_error = _upload_error(connection)
             self.discard(connection)
@@ -433,6 +444,10 @@ class Pool:
         if connection.upload is not None and connection.upload.done():
             _cut_on_failure(connection)(connection.upload)  # it failed as the head arrived
         return Answer(self, connection, message, content)
+
+
+class _TooManyInterim(Exception):
+    """The upstream sent more than MAX_INTERIM_ANSWERS 1xx answers before a final one."""
 
 
 class _Stale(Exception):

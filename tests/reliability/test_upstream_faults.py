@@ -418,3 +418,31 @@ async def test_an_unrequested_101_is_a_protocol_error(
     assert len(fault_upstream.handled(GRADE)) == 1
     assert metric(proxy, "clever_proxy_upstream_errors_total", kind="protocol") == 1
     await settle(proxy, baseline, fault_upstream)
+
+
+@pytest.mark.parametrize(("interim", "status"), [(2, 200), (5, 200), (6, 502), (100_000, 502)])
+async def test_interim_answers_are_skipped_up_to_a_bound(
+    fault_upstream: FaultUpstream, start_proxy: ProxyFactory, interim: int, status: int
+) -> None:
+    """A few 1xx answers before the real one are skipped; a flood is a broken upstream (it held the
+    event loop for seconds while every parsed interim answer was read)."""
+    hint = b"HTTP/1.1 103 Early Hints\r\nLink: </x>; rel=preload\r\n\r\n"
+
+    async def hints_first(conn: Conn, req: SeenRequest) -> bool:
+        await conn.send(hint * interim + b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        return False
+
+    fault_upstream.behaviours[GRADE] = hints_first
+    proxy = await start_proxy(fault_upstream.url, **{**FAST, "upstream.total_timeout_seconds": 5.0})
+    baseline = proxy_tasks(fault_upstream)
+    started = time.monotonic()
+    async with aiohttp.ClientSession() as client:
+        got, headers, raw = await _send(client, proxy.port, "PATCH", GRADE, GRADE_BODY)
+    assert time.monotonic() - started < 2.0
+    assert got == status
+    if status == 200:
+        assert raw == b"ok" and "X-Clever-Proxy" not in headers
+    else:
+        assert headers["X-Clever-Proxy"] == "error; kind=protocol"
+        assert metric(proxy, "clever_proxy_upstream_errors_total", kind="protocol") == 1
+    await settle(proxy, baseline, fault_upstream)
