@@ -136,3 +136,13 @@ async def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> Non
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.01)
+
+
+async def exchange_raw(port: int, data: bytes, timeout: float = 5.0) -> bytes:
+    """Send `data` on a fresh connection to 127.0.0.1:port and read until the other side closes."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(data)
+    try:
+        return await asyncio.wait_for(reader.read(), timeout)
+    finally:
+        writer.close()

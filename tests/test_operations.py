@@ -17,7 +17,7 @@ from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
 from proxy import accesslog
-from tests.conftest import ProxyFactory, Upstream, wait_until
+from tests.conftest import ProxyFactory, Upstream, exchange_raw, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "5f1b2c3d4e5f6a7b8c9d0e1f"
@@ -200,10 +200,8 @@ async def test_malformed_requests_are_counted_and_logged(
     """A request aiohttp cannot parse never reaches a handler; the proxy's 400 for it still shows in
     the request metrics and the access log (method and route unknown), without the request's bytes."""
     proxy = await start_proxy(upstream.url)
-    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
-    writer.write(f"GET {ONE} HTTP/1.1\r\nHost: x\r\nAuthorization: {TOKEN}\r\nno colon here\r\n\r\n".encode())
-    reply = await asyncio.wait_for(reader.read(), 5)
-    writer.close()
+    request = f"GET {ONE} HTTP/1.1\r\nHost: x\r\nAuthorization: {TOKEN}\r\nno colon here\r\n\r\n"
+    reply = await exchange_raw(proxy.port, request.encode())
     assert reply.startswith(b"HTTP/1.0 400 ")
     accesslog.access.flush()
     assert len(access_lines) == 1

@@ -26,7 +26,7 @@ from proxy.connection import Connection
 from tests.conformance.http1 import encode_request
 from tests.conformance.runner import parser_refuses
 from tests.conformance.test_golden import load_rows
-from tests.conftest import ProxyFactory, Upstream
+from tests.conftest import ProxyFactory, Upstream, exchange_raw
 
 SECTION = "5f1b2c3d4e5f6a7b8c9d0e1f"
 ASSIGNMENT = "6a1e9f3c-2b7d-4c8e-9f01-23456789abcd"
@@ -314,10 +314,9 @@ async def test_a_request_line_in_another_http_version_is_left_to_clever(
     request's version, as aiohttp frames it) would not be Clever's. Forwarded; the answer goes out
     on this HTTP/1 connection as HTTP/1.1 (aiohttp would write "HTTP/2.0 200" on HTTP/1 framing)."""
     proxy = await start_proxy(upstream.url)
-    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
-    writer.write(f"GET {ONE} {version}\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
-    answer = await asyncio.wait_for(reader.read(), 5)
-    writer.close()
+    answer = await exchange_raw(
+        proxy.port, f"GET {ONE} {version}\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+    )
     assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
     assert b"X-Clever-Proxy: local" not in answer
     assert [r.raw_path for r in upstream.received] == [ONE]

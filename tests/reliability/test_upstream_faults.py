@@ -16,6 +16,7 @@ import time
 import aiohttp
 import pytest
 
+from proxy.server import RunningProxy
 from proxy.upstream import Pool, UpstreamFailure
 from tests.conftest import ProxyFactory
 from tests.reliability.harness import (
@@ -25,6 +26,7 @@ from tests.reliability.harness import (
     GRADE_BODY,
     ONE,
     TOKEN_IN_QUERY,
+    Behaviour,
     Conn,
     FaultUpstream,
     SeenRequest,
@@ -393,6 +395,20 @@ async def test_closing_the_pool_releases_every_waiter(fault_upstream: FaultUpstr
     pool.discard(held)
 
 
+async def _patch_grade(
+    fault_upstream: FaultUpstream, start_proxy: ProxyFactory, behaviour: Behaviour
+) -> tuple[RunningProxy, int, tuple[int, dict[str, str], bytes], float]:
+    """One grade PATCH through a proxy (5 s total timeout) to an upstream answering with `behaviour`:
+    the proxy, its task baseline, the answer, and the seconds it took."""
+    fault_upstream.behaviours[GRADE] = behaviour
+    proxy = await start_proxy(fault_upstream.url, **{**FAST, "upstream.total_timeout_seconds": 5.0})
+    baseline = proxy_tasks(fault_upstream)
+    started = time.monotonic()
+    async with aiohttp.ClientSession() as client:
+        answer = await _send(client, proxy.port, "PATCH", GRADE, GRADE_BODY)
+    return proxy, baseline, answer, time.monotonic() - started
+
+
 async def test_an_unrequested_101_is_a_protocol_error(
     fault_upstream: FaultUpstream, start_proxy: ProxyFactory
 ) -> None:
@@ -406,13 +422,10 @@ async def test_an_unrequested_101_is_a_protocol_error(
         await asyncio.sleep(3)  # keeps the connection, as a switched protocol would
         return False
 
-    fault_upstream.behaviours[GRADE] = switches
-    proxy = await start_proxy(fault_upstream.url, **{**FAST, "upstream.total_timeout_seconds": 5.0})
-    baseline = proxy_tasks(fault_upstream)
-    started = time.monotonic()
-    async with aiohttp.ClientSession() as client:
-        status, headers, raw = await _send(client, proxy.port, "PATCH", GRADE, GRADE_BODY)
-    assert time.monotonic() - started < 1.5
+    proxy, baseline, (status, headers, raw), seconds = await _patch_grade(
+        fault_upstream, start_proxy, switches
+    )
+    assert seconds < 1.5
     assert status == 502 and headers["X-Clever-Proxy"] == "error; kind=protocol"
     assert b"foo-bytes" not in raw
     assert len(fault_upstream.handled(GRADE)) == 1
@@ -432,13 +445,10 @@ async def test_interim_answers_are_skipped_up_to_a_bound(
         await conn.send(hint * interim + b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
         return False
 
-    fault_upstream.behaviours[GRADE] = hints_first
-    proxy = await start_proxy(fault_upstream.url, **{**FAST, "upstream.total_timeout_seconds": 5.0})
-    baseline = proxy_tasks(fault_upstream)
-    started = time.monotonic()
-    async with aiohttp.ClientSession() as client:
-        got, headers, raw = await _send(client, proxy.port, "PATCH", GRADE, GRADE_BODY)
-    assert time.monotonic() - started < 2.0
+    proxy, baseline, (got, headers, raw), seconds = await _patch_grade(
+        fault_upstream, start_proxy, hints_first
+    )
+    assert seconds < 2.0
     assert got == status
     if status == 200:
         assert raw == b"ok" and "X-Clever-Proxy" not in headers
