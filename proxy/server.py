@@ -497,6 +497,8 @@ RESTART_ONLY = {
     "limits.max_header_bytes": "max_header_bytes",
     "limits.max_headers": "max_headers",
     "server.client_idle_timeout_seconds": "client_idle_timeout",
+    # The supervisor of --workers times its workers' drain with the value it started with.
+    "server.shutdown_grace_seconds": "shutdown_grace_seconds",
     "server.event_loop": "event_loop",
 }
 

@@ -246,7 +246,7 @@ async def test_reload_applies_marker_and_streamed_limit_and_keeps_listener_setti
     assert reload(proxy.state) is True
     cfg.write_text(
         '[server]\nmarker_header = "X-Edge"\nclient_idle_timeout_seconds = 0.2\nevent_loop = "asyncio"\n'
-        "[limits]\nmax_streamed_body_bytes = 10\nmax_headers = 5\n"
+        "shutdown_grace_seconds = 3\n[limits]\nmax_streamed_body_bytes = 10\nmax_headers = 5\n"
     )
     warnings: list[str] = []
     handler = logging.Handler(logging.WARNING)
@@ -258,9 +258,15 @@ async def test_reload_applies_marker_and_streamed_limit_and_keeps_listener_setti
         logging.getLogger("clever_proxy").removeHandler(handler)
     kept = [message for message in warnings if "only with a restart" in message]
     assert len(kept) == 1
-    for key in ("server.client_idle_timeout_seconds", "server.event_loop", "limits.max_headers"):
+    for key in (
+        "server.client_idle_timeout_seconds",
+        "server.event_loop",
+        "server.shutdown_grace_seconds",  # the supervisor of --workers keeps its own at start
+        "limits.max_headers",
+    ):
         assert key in kept[0]
     assert proxy.state.settings.client_idle_timeout == 30
+    assert proxy.state.settings.shutdown_grace_seconds == 25
 
     reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
     writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")
