@@ -96,8 +96,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_settings_flags(check, serving=True)
     demo = sub.add_parser("demo", help="offline demo: the proxy in front of the sandbox, fed the examples")
     demo.add_argument("--examples", metavar="DIR", type=Path, help="directory of *.jsonl examples")
-    from proxy.sandbox import DEFAULT_TOKEN
-
     sandbox = sub.add_parser("sandbox", help="run the Clever stand-in alone")
     sandbox.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
     sandbox.add_argument("--port", type=int, default=8081, help="listen port (default 8081)")
@@ -105,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--token",
         action="append",
         metavar="TOKEN",
-        help=f"accepted bearer token (repeatable; default: {DEFAULT_TOKEN})",
+        help=f"accepted bearer token (repeatable; default: {proxy.SANDBOX_TOKEN})",
     )
     return parser
 

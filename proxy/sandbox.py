@@ -16,13 +16,14 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from proxy import SANDBOX_TOKEN
 from proxy.contract import Contract
 from proxy.pipeline import Pipeline, Policy
 from proxy.request import ParsedRequest, inspect, wants_body, with_body
 from proxy.respond import Responder
 from proxy.verdict import Reject
 
-DEFAULT_TOKEN = "sandbox-district-token"
+DEFAULT_TOKEN = SANDBOX_TOKEN
 FORBIDDEN = b'{"message": "Could not authorize token"}'
 NOT_FOUND_PAGE = b"404 page not found\n"
 ASSIGNMENT_FIELDS = (
