@@ -370,10 +370,16 @@ def make_on_refused(state: ProxyState) -> Callable[[int], None]:
     never by the handler: it is counted and logged here, with its method and route unknown."""
 
     def refused(status: int) -> None:
-        state.metrics.request_done(OTHER, OTHER, "proxy_error", status, 0.0)
-        accesslog.access.record(state.next_request_id(), OTHER, OTHER, status, "proxy_error", "", 0.0, 0.0)
+        _record_proxy_error(state, OTHER, OTHER, status)
 
     return refused
+
+
+def _record_proxy_error(state: ProxyState, method: str, route: str, status: int) -> None:
+    """A request no handler saw through (refused by the parser, or cut at shutdown while queued):
+    counted and logged as the proxy's own error, with no time spent on it."""
+    state.metrics.request_done(route, method, "proxy_error", status, 0.0)
+    accesslog.access.record(state.next_request_id(), method, route, status, "proxy_error", "", 0.0, 0.0)
 
 
 def _record_unanswered(state: ProxyState, message: RawRequestMessage | None) -> None:
@@ -387,8 +393,7 @@ def _record_unanswered(state: ProxyState, message: RawRequestMessage | None) -> 
         parsed = inspect(message.method, message.path, message.headers, size, state.contract)
         method = parsed.method
         route = state.metrics.route_label(parsed.route.template if parsed.route is not None else None)
-    state.metrics.request_done(route, method, "proxy_error", 503, 0.0)
-    accesslog.access.record(state.next_request_id(), method, route, 503, "proxy_error", "", 0.0, 0.0)
+    _record_proxy_error(state, method, route, 503)
 
 
 def _unread_body(payload: StreamReader) -> bytes:
