@@ -412,16 +412,11 @@ class Pool:
             connection.upload.add_done_callback(_cut_on_failure(connection))
         try:
             message, content = await protocol.read()
-            interim = 0
-            while message.code in _INTERIM and message.code != 101:
-                interim += 1
-                if interim > MAX_INTERIM_ANSWERS:
-                    raise _TooManyInterim
+            skipped = 0
+            # Bounded: parsed answers come back without a turn of the loop, so a flood would hold it.
+            while message.code in _INTERIM and message.code != 101 and skipped < MAX_INTERIM_ANSWERS:
+                skipped += 1
                 message, content = await protocol.read()
-        except _TooManyInterim:
-            # Parsed answers come back without a turn of the loop: a flood of them would hold it.
-            self.discard(connection)
-            raise protocol_failure(f"more than {MAX_INTERIM_ANSWERS} 1xx interim answers") from None
         except BaseException as exc:
             upload_error = _upload_error(connection)
             self.discard(connection)
@@ -435,19 +430,18 @@ class Pool:
             if isinstance(exc, OSError | ClientError | HttpProcessingError):
                 raise protocol_failure(type(exc).__name__) from None
             raise
-        if message.code == 101:
-            # The proxy never forwards Upgrade, so this switches to a protocol no one asked for: passed
-            # on, it would leave the client on a connection that speaks nothing.
+        if message.code in _INTERIM:
+            # A 101: the proxy never forwards Upgrade, so this switches to a protocol no one asked for
+            # (passed on, it would leave the client on a connection that speaks nothing). Any other:
+            # one more interim answer than the bound.
             self.discard(connection)
-            raise protocol_failure("an unrequested 101 Switching Protocols")
+            if message.code == 101:
+                raise protocol_failure("an unrequested 101 Switching Protocols")
+            raise protocol_failure(f"more than {MAX_INTERIM_ANSWERS} 1xx interim answers")
         connection.content = content
         if connection.upload is not None and connection.upload.done():
             _cut_on_failure(connection)(connection.upload)  # it failed as the head arrived
         return Answer(self, connection, message, content)
-
-
-class _TooManyInterim(Exception):
-    """The upstream sent more than MAX_INTERIM_ANSWERS 1xx answers before a final one."""
 
 
 class _Stale(Exception):
